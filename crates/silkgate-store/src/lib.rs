@@ -1,0 +1,2 @@
+//! Persistence behind one interface: SQLite by default, blobs through `object_store`.
+//! (Built out by the foundation issue.)

@@ -1,0 +1,7 @@
+//! One module per subcommand; each owns its clap arguments and a `run` function.
+
+pub mod demo;
+pub mod log;
+pub mod policy;
+pub mod scan;
+pub mod trace;

@@ -1,0 +1,53 @@
+//! `silkgate`: the command-line program. It stays thin: each subcommand parses its arguments
+//! and calls the library crate that owns the concern (see ARCHITECTURE.md).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// Silkgate: lawful, traceable data sharing among the SCO member states.
+#[derive(Debug, Parser)]
+#[command(name = "silkgate", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run ten national nodes on loopback and a scripted cross-border scenario.
+    Demo(cmd::demo::DemoArgs),
+    /// Check transfer facts against the member states' rule packs.
+    #[command(subcommand)]
+    Policy(cmd::policy::PolicyCommand),
+    /// Review CSV / JSON Lines files for personal data.
+    Scan(cmd::scan::ScanArgs),
+    /// Apply a de-identification plan to a file.
+    Deidentify(cmd::scan::DeidentifyArgs),
+    /// Audit and inspect transparency logs.
+    #[command(subcommand)]
+    Log(cmd::log::LogCommand),
+    /// Tell which delivered copy a found file came from.
+    Trace(cmd::trace::TraceArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => cmd::demo::run(args),
+        Command::Policy(c) => cmd::policy::run(c),
+        Command::Scan(args) => cmd::scan::run_scan(args),
+        Command::Deidentify(args) => cmd::scan::run_deidentify(args),
+        Command::Log(c) => cmd::log::run(c),
+        Command::Trace(args) => cmd::trace::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
