@@ -13,9 +13,11 @@
 //! assert_eq!("sensitive".parse::<DataCategory>().unwrap(), DataCategory::Sensitive);
 //! ```
 
+pub mod canonical;
 mod category;
 mod state;
 
+pub use canonical::{CanonicalError, Document, Signed};
 pub use category::{DataCategory, Sector};
 pub use state::{MEMBER_STATES, StateCode};
 
