@@ -1,6 +1,9 @@
-//! The domain vocabulary every Silkgate crate shares: who (states, sectors), what (data
-//! categories), and, as later issues add them, parties, datasets, agreements, transfers and
-//! events with their canonical serialisation and signatures.
+//! The domain vocabulary every Silkgate crate shares: who (states, sectors, [`Organisation`]),
+//! what (data categories, [`DatasetVersion`] with its [`Visibility`] and format check), how it
+//! moves ([`Transfer`], the signed [`DeliveryManifest`] and [`DeliveryReceipt`], the signed
+//! [`TrustList`]) and the [`Event`] record of every state change, with canonical serialisation
+//! and signatures of documents. These are domain types: the federation wire types live in
+//! `silkgate-node` and are converted by hand, so refactoring here cannot change the protocol.
 //!
 //! Invariant: a value of these types is always valid. A [`StateCode`] is two upper-case ASCII
 //! letters, and a [`DataCategory`] is one of the words the policy engine and the scanner both
@@ -15,11 +18,23 @@
 
 pub mod canonical;
 mod category;
+mod dataset;
+mod event;
+pub mod format;
+mod org;
 mod state;
+mod transfer;
+mod trust;
 
 pub use canonical::{CanonicalError, Document, Signed};
 pub use category::{DataCategory, Sector};
+pub use dataset::{Column, DatasetFormat, DatasetVersion, Sha256Hex, Visibility};
+pub use event::{Event, NewEvent};
+pub use format::{FormatChecker, FormatError};
+pub use org::{IdError, OrgId, Organisation};
 pub use state::{MEMBER_STATES, StateCode};
+pub use transfer::{DeliveryManifest, DeliveryReceipt, Transfer, TransferStatus};
+pub use trust::{TrustList, TrustedNode};
 
 /// A value of the shared vocabulary could not be parsed; says which value and why, so the
 /// caller can name the field it came from.

@@ -1,2 +1,370 @@
-//! Persistence behind one interface: SQLite by default, blobs through `object_store`.
-//! (Built out by the foundation issue.)
+//! Persistence of a Silkgate node behind one interface: [`Store`] for state (organisations,
+//! catalogue, transfers, events, idempotency records) and [`Blobs`] for payload bytes.
+//!
+//! SQLite is the embedded default: one file `node.db` in the node's data directory, WAL
+//! journal, migrations applied on open. Payload blobs go through `object_store` (local
+//! filesystem under `blobs/`), so an S3-compatible store can replace it without touching the
+//! node. The SQL is portable (`$N` parameters, plain types) so a PostgreSQL backend can run the
+//! same statements; [`testsuite`] holds the storage tests written once for every backend.
+//!
+//! Invariants:
+//! - every state change is written through a [`Tx`] together with the [`Event`] that records
+//!   it ([`Tx::append_event`]), in one transaction, so there is no change without its event
+//!   and no event without its change; event sequence numbers have no gaps;
+//! - a mutating request carries a client-chosen key; [`Tx::idempotent`] finds the first
+//!   answer, and the answer is recorded in the same transaction as the change it reports;
+//! - blobs are written under a staging key and only promoted to their final key once the
+//!   bytes are complete and checked, so a failed upload leaves nothing behind.
+//!
+//! ```no_run
+//! # async fn demo(dir: &std::path::Path) -> Result<(), silkgate_store::StoreError> {
+//! use silkgate_model::NewEvent;
+//! let store = silkgate_store::Store::open_sqlite(dir).await?;
+//! let mut tx = store.begin().await?;
+//! tx.append_event(&NewEvent::new("node.started", "node-kz", serde_json::json!({}))).await?;
+//! tx.commit().await?;
+//! # Ok(()) }
+//! ```
+
+mod blobs;
+mod rows;
+pub mod testsuite;
+mod tx;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use blobs::{BlobWriter, Blobs, StagedBlob};
+pub use rows::{CatalogueFilter, TransferRecord, TransferRole};
+pub use tx::{IdempotentAnswer, Tx};
+
+use silkgate_model::{DatasetVersion, Event, OrgId, Organisation, TransferStatus};
+
+/// Why a storage operation failed. Database and I/O text stays inside the node: callers map
+/// these to a plain 5xx except where the variant is a client's doing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The SQL database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The blob store failed.
+    #[error("blob store: {0}")]
+    Blob(#[from] object_store::Error),
+    /// A stored value could not be read back (corruption or a newer schema).
+    #[error("stored {what} is unreadable: {reason}")]
+    Corrupt {
+        /// Which column or record.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The idempotency key was used before with a different request.
+    #[error("field 'request_id': '{key}' was already used for a different request")]
+    IdempotencyConflict {
+        /// The reused key.
+        key: String,
+    },
+    /// A row with this key already exists.
+    #[error("{what} '{key}' already exists")]
+    Duplicate {
+        /// What kind of row.
+        what: &'static str,
+        /// Its key.
+        key: String,
+    },
+    /// Opening the data directory failed.
+    #[error("data directory {path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// The state of one node: SQL rows plus payload blobs.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    blobs: Blobs,
+}
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+
+/// Current time as Unix seconds; the one clock the store uses for `at` columns.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite store in `dir`: `dir/node.db` and `dir/blobs/`.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] if the directory cannot be created, [`StoreError::Database`] if the
+    /// database cannot be opened or migrated.
+    pub async fn open_sqlite(dir: &Path) -> Result<Self, StoreError> {
+        let blob_dir = dir.join("blobs");
+        std::fs::create_dir_all(&blob_dir).map_err(|source| StoreError::Io {
+            path: blob_dir.display().to_string(),
+            source,
+        })?;
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(dir.join("node.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit the node acknowledged survives a crash of the machine, not only
+            // of the process.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        let store = Self {
+            pool,
+            blobs: Blobs::local(&blob_dir)?,
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        for (version, sql) in MIGRATIONS {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let done: Option<(i64,)> =
+                sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if done.is_none() {
+                sqlx::raw_sql(*sql).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                    .bind(version)
+                    .bind(now_unix())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// The payload blob store.
+    pub fn blobs(&self) -> &Blobs {
+        &self.blobs
+    }
+
+    /// Starts a write transaction. SQLite allows one writer at a time; taking the write lock
+    /// at the start (`BEGIN IMMEDIATE`) avoids deadlocks between readers that upgrade.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(Tx::new(self.pool.begin_with("BEGIN IMMEDIATE").await?))
+    }
+
+    /// A value of the node's small key-value table (e.g. the accepted trust-list version).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn kv_get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT value FROM kv WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.0))
+    }
+
+    /// The organisation with this id.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] or [`StoreError::Corrupt`].
+    pub async fn organisation(&self, id: &OrgId) -> Result<Option<Organisation>, StoreError> {
+        let row = sqlx::query_as(rows::ORG_SELECT_BY_ID)
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(rows::org_from_row).transpose()
+    }
+
+    /// The organisation holding the API token whose SHA-256 is `token_sha256`, with the SHA-256
+    /// of its client certificate.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] or [`StoreError::Corrupt`].
+    pub async fn organisation_by_token(
+        &self,
+        token_sha256: &str,
+    ) -> Result<Option<(Organisation, String)>, StoreError> {
+        use rows::SplitCert as _;
+        let row: Option<(rows::OrgRow, String)> = sqlx::query_as(rows::ORG_SELECT_BY_TOKEN)
+            .bind(token_sha256)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r: rows::OrgRowWithCert| r.split());
+        row.map(|(r, cert)| Ok((rows::org_from_row(r)?, cert)))
+            .transpose()
+    }
+
+    /// One dataset version and the key of its payload blob.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] or [`StoreError::Corrupt`].
+    pub async fn dataset_version(
+        &self,
+        dataset_id: &str,
+        sha256: &str,
+    ) -> Result<Option<(DatasetVersion, String)>, StoreError> {
+        let row = sqlx::query_as(rows::DATASET_SELECT_ONE)
+            .bind(dataset_id)
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(rows::dataset_from_row).transpose()
+    }
+
+    /// Catalogue entries matching `filter`, ordered by `(dataset_id, sha256)`, strictly after
+    /// the filter's cursor, at most `filter.limit` of them. Visibility is checked by the caller,
+    /// which knows who is asking.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] or [`StoreError::Corrupt`].
+    pub async fn search_datasets(
+        &self,
+        filter: &CatalogueFilter,
+    ) -> Result<Vec<DatasetVersion>, StoreError> {
+        let text = filter
+            .text
+            .as_ref()
+            .map(|t| format!("%{}%", t.to_lowercase()));
+        let after = filter.after.clone().unwrap_or_default();
+        let rows: Vec<rows::DatasetRow> = sqlx::query_as(rows::DATASET_SEARCH)
+            .bind(filter.sector.map(|s| s.as_str()))
+            .bind(text)
+            .bind(after)
+            .bind(filter.limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|r| rows::dataset_from_row(r).map(|(d, _)| d))
+            .collect()
+    }
+
+    /// One side's record of a transfer.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] or [`StoreError::Corrupt`].
+    pub async fn transfer(
+        &self,
+        id: &str,
+        role: TransferRole,
+    ) -> Result<Option<TransferRecord>, StoreError> {
+        let row = sqlx::query_as(rows::TRANSFER_SELECT_ONE)
+            .bind(id)
+            .bind(role.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(rows::transfer_from_row).transpose()
+    }
+
+    /// Transfers in which `org` takes part in `role` (consumer or provider), newest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] or [`StoreError::Corrupt`].
+    pub async fn transfers_of(
+        &self,
+        org: &OrgId,
+        role: TransferRole,
+    ) -> Result<Vec<TransferRecord>, StoreError> {
+        let sql = match role {
+            TransferRole::Consumer => rows::TRANSFER_SELECT_BY_CONSUMER,
+            TransferRole::Provider => rows::TRANSFER_SELECT_BY_PROVIDER,
+        };
+        let rows: Vec<rows::TransferRow> = sqlx::query_as(sql)
+            .bind(org.as_str())
+            .bind(role.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(rows::transfer_from_row).collect()
+    }
+
+    /// Transfers of `role` in `status`: what a restarted node must resume.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] or [`StoreError::Corrupt`].
+    pub async fn transfers_in_status(
+        &self,
+        role: TransferRole,
+        status: TransferStatus,
+    ) -> Result<Vec<TransferRecord>, StoreError> {
+        let rows: Vec<rows::TransferRow> = sqlx::query_as(rows::TRANSFER_SELECT_BY_STATUS)
+            .bind(role.as_str())
+            .bind(status.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(rows::transfer_from_row).collect()
+    }
+
+    /// Events with `seq > after`, in order, at most `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] or [`StoreError::Corrupt`].
+    pub async fn events(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
+        let rows: Vec<rows::EventRow> = sqlx::query_as(
+            "SELECT seq, at, kind, subject, detail FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(rows::event_from_row).collect()
+    }
+
+    /// All events about `subject`, in order.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] or [`StoreError::Corrupt`].
+    pub async fn events_about(&self, subject: &str) -> Result<Vec<Event>, StoreError> {
+        let rows: Vec<rows::EventRow> = sqlx::query_as(
+            "SELECT seq, at, kind, subject, detail FROM events WHERE subject = $1 ORDER BY seq",
+        )
+        .bind(subject)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(rows::event_from_row).collect()
+    }
+
+    /// Number of rows in each table, for tests that check nothing partial was stored.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn row_counts(&self) -> Result<Vec<(&'static str, i64)>, StoreError> {
+        let mut out = Vec::new();
+        for (table, sql) in [
+            ("organisations", "SELECT COUNT(*) FROM organisations"),
+            ("dataset_versions", "SELECT COUNT(*) FROM dataset_versions"),
+            ("transfers", "SELECT COUNT(*) FROM transfers"),
+            ("events", "SELECT COUNT(*) FROM events"),
+            ("idempotency", "SELECT COUNT(*) FROM idempotency"),
+        ] {
+            let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&self.pool).await?;
+            out.push((table, n));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,188 @@
+//! Payload blobs through `object_store`: staged writes, checked, then promoted.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt as _;
+use futures::stream::BoxStream;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt as _, WriteMultipart};
+use sha2::{Digest, Sha256};
+
+use crate::StoreError;
+
+/// Where payload bytes live. Keys are relative paths such as `datasets/<sha256>`.
+#[derive(Debug, Clone)]
+pub struct Blobs {
+    store: Arc<dyn ObjectStore>,
+}
+
+/// A blob being written: bytes go to a staging key while their SHA-256 and size are counted.
+pub struct BlobWriter {
+    key: String,
+    upload: WriteMultipart,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl std::fmt::Debug for BlobWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobWriter")
+            .field("key", &self.key)
+            .field("size", &self.size)
+            .finish()
+    }
+}
+
+/// A complete blob under its staging key, with its digest; promote or delete it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedBlob {
+    /// The staging key.
+    pub key: String,
+    /// SHA-256 of the bytes, lower-case hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl Blobs {
+    /// Blobs in a local directory.
+    ///
+    /// # Errors
+    /// [`StoreError::Blob`] if the directory is unusable.
+    pub fn local(dir: &Path) -> Result<Self, StoreError> {
+        let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
+        Ok(Self::new(Arc::new(fs)))
+    }
+
+    /// Blobs in any `object_store` backend (S3-compatible, in-memory for tests, ...).
+    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
+        Self { store }
+    }
+
+    /// Starts writing a new blob under a fresh staging key.
+    ///
+    /// # Errors
+    /// [`StoreError::Blob`].
+    pub async fn writer(&self) -> Result<BlobWriter, StoreError> {
+        let key = format!("staging/{}", uuid::Uuid::new_v4());
+        let upload = self
+            .store
+            .put_multipart(&ObjectPath::from(key.as_str()))
+            .await?;
+        Ok(BlobWriter {
+            key,
+            upload: WriteMultipart::new_with_chunk_size(upload, 8 * 1024 * 1024),
+            hasher: Sha256::new(),
+            size: 0,
+        })
+    }
+
+    /// Moves a staged blob to its final key (replacing what is there: final keys are content
+    /// addressed or unique per transfer, so a replacement carries the same bytes).
+    ///
+    /// # Errors
+    /// [`StoreError::Blob`].
+    pub async fn promote(&self, staged: &StagedBlob, key: &str) -> Result<(), StoreError> {
+        self.store
+            .rename(
+                &ObjectPath::from(staged.key.as_str()),
+                &ObjectPath::from(key),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a blob; a missing blob is not an error.
+    ///
+    /// # Errors
+    /// [`StoreError::Blob`] for other failures.
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self.store.delete(&ObjectPath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether a blob exists, and its size.
+    ///
+    /// # Errors
+    /// [`StoreError::Blob`] for failures other than absence.
+    pub async fn size(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        match self.store.head(&ObjectPath::from(key)).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Streams a blob's bytes.
+    ///
+    /// # Errors
+    /// [`StoreError::Blob`] if it cannot be opened; the stream yields later errors.
+    pub async fn read(
+        &self,
+        key: &str,
+    ) -> Result<BoxStream<'static, Result<Bytes, StoreError>>, StoreError> {
+        let got = self.store.get(&ObjectPath::from(key)).await?;
+        Ok(got
+            .into_stream()
+            .map(|r| r.map_err(StoreError::from))
+            .boxed())
+    }
+
+    /// Keys under a prefix (for tests checking that nothing was left behind).
+    ///
+    /// # Errors
+    /// [`StoreError::Blob`].
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let prefix = ObjectPath::from(prefix);
+        let mut out = Vec::new();
+        let mut items = self.store.list(Some(&prefix));
+        while let Some(item) = items.next().await {
+            out.push(item?.location.to_string());
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+impl BlobWriter {
+    /// Appends bytes, waiting while too many parts are in flight so memory stays bounded.
+    ///
+    /// # Errors
+    /// [`StoreError::Blob`].
+    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        self.hasher.update(bytes);
+        self.size += bytes.len() as u64;
+        self.upload.wait_for_capacity(2).await?;
+        self.upload.write(bytes);
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Completes the staged blob.
+    ///
+    /// # Errors
+    /// [`StoreError::Blob`].
+    pub async fn finish(self) -> Result<StagedBlob, StoreError> {
+        self.upload.finish().await?;
+        Ok(StagedBlob {
+            key: self.key,
+            sha256: hex::encode(self.hasher.finalize()),
+            size: self.size,
+        })
+    }
+
+    /// Abandons the blob, removing what was written.
+    pub async fn abort(self) {
+        if let Err(e) = self.upload.abort().await {
+            tracing::warn!(key = %self.key, error = %e, "could not abort staged blob");
+        }
+    }
+}

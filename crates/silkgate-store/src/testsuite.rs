@@ -1,0 +1,368 @@
+//! The storage test suite, written once and run against every backend (as rustls runs its API
+//! tests per crypto provider). A backend's integration test calls [`run_all`] with a function
+//! that opens a fresh, empty store.
+
+use std::future::Future;
+
+use serde_json::json;
+use silkgate_model::{
+    Column, DatasetFormat, DatasetVersion, NewEvent, OrgId, Organisation, Sector, StateCode,
+    Transfer, TransferStatus, Visibility,
+};
+
+use crate::{CatalogueFilter, IdempotentAnswer, Store, StoreError, TransferRole};
+
+/// Runs every case, each on a fresh store from `fresh`. Panics naming the failing case.
+pub async fn run_all<F, Fut>(mut fresh: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Store>,
+{
+    events_are_gapless_and_rolled_back_with_their_change(&fresh().await).await;
+    idempotency_returns_first_answer_and_refuses_other_requests(&fresh().await).await;
+    organisations_round_trip_and_refuse_duplicates(&fresh().await).await;
+    catalogue_filters_and_paginates(&fresh().await).await;
+    transfer_status_is_compare_and_set(&fresh().await).await;
+    blobs_are_staged_promoted_or_left_nowhere(&fresh().await).await;
+}
+
+/// A sample organisation of `state` with a deterministic id from `n`.
+pub fn sample_org(state: &str, n: u8) -> Organisation {
+    Organisation {
+        id: OrgId::generate(StateCode::new(state).expect("test state code"), [n; 16]),
+        name: format!("Sample Trading Co {n}"),
+        registration_number: format!("REG-{n:04}"),
+        sector: Sector::Trade,
+        contact: format!("dpo{n}@example.org"),
+        hpke_public_key: "00".repeat(32),
+        registered_at: 1_700_000_000,
+    }
+}
+
+fn sample_dataset(
+    org: &Organisation,
+    id: &str,
+    sha: &str,
+    title: &str,
+    sector: Sector,
+) -> DatasetVersion {
+    DatasetVersion {
+        dataset_id: id.into(),
+        sha256: sha.into(),
+        provider: org.id.clone(),
+        title: title.into(),
+        description: "synthetic".into(),
+        sector,
+        format: DatasetFormat::Csv,
+        schema: vec![Column {
+            name: "a".into(),
+            ty: "string".into(),
+        }],
+        visibility: Visibility::Federation,
+        size: 10,
+        published_at: 1_700_000_000,
+    }
+}
+
+/// Events are numbered 1, 2, ... without gaps; a rolled-back transaction leaves neither its
+/// change nor its event.
+pub async fn events_are_gapless_and_rolled_back_with_their_change(store: &Store) {
+    let org = sample_org("KZ", 1);
+    {
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_organisation(&org, "t1", "c1").await.unwrap();
+        tx.append_event(&NewEvent::new("org.registered", org.id.as_str(), json!({})))
+            .await
+            .unwrap();
+        // Dropped without commit.
+    }
+    assert!(
+        store.events(0, 10).await.unwrap().is_empty(),
+        "rolled-back event survived"
+    );
+    assert!(
+        store.organisation(&org.id).await.unwrap().is_none(),
+        "rolled-back row survived"
+    );
+    for i in 0..3 {
+        let mut tx = store.begin().await.unwrap();
+        let e = tx
+            .append_event(&NewEvent::new("test.tick", "s", json!({ "i": i })))
+            .await
+            .unwrap();
+        assert_eq!(e.seq, i + 1);
+        tx.commit().await.unwrap();
+    }
+    let events = store.events(1, 10).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 3]);
+    assert_eq!(events[1].detail, json!({"i": 2}));
+    assert_eq!(store.events_about("s").await.unwrap().len(), 3);
+}
+
+/// The first answer to a key is returned on retry; the same key for a different request is
+/// refused naming `request_id`.
+pub async fn idempotency_returns_first_answer_and_refuses_other_requests(store: &Store) {
+    let answer = IdempotentAnswer {
+        status: 201,
+        body: json!({"id": "x"}),
+    };
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.idempotent("org-a", "k1", "f1").await.unwrap().is_none());
+    tx.remember("org-a", "k1", "f1", &answer).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.idempotent("org-a", "k1", "f1").await.unwrap(),
+        Some(answer.clone())
+    );
+    let err = tx.idempotent("org-a", "k1", "f2").await.unwrap_err();
+    assert!(matches!(err, StoreError::IdempotencyConflict { .. }));
+    assert!(err.to_string().contains("request_id"), "{err}");
+    // Keys are scoped: another organisation may use the same key.
+    assert!(tx.idempotent("org-b", "k1", "f2").await.unwrap().is_none());
+    assert!(matches!(
+        tx.remember("org-a", "k1", "f1", &answer).await,
+        Err(StoreError::Duplicate { .. })
+    ));
+}
+
+/// Organisations round-trip, are found by token hash, and ids are unique.
+pub async fn organisations_round_trip_and_refuse_duplicates(store: &Store) {
+    let org = sample_org("CN", 2);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_organisation(&org, "tokhash", "certhash")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.organisation(&org.id).await.unwrap(),
+        Some(org.clone())
+    );
+    let (found, cert) = store
+        .organisation_by_token("tokhash")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((found, cert.as_str()), (org.clone(), "certhash"));
+    assert!(
+        store
+            .organisation_by_token("other")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        tx.insert_organisation(&org, "tok2", "c").await,
+        Err(StoreError::Duplicate { .. })
+    ));
+}
+
+/// Search filters by sector and text on the server and pages by keyset cursor.
+pub async fn catalogue_filters_and_paginates(store: &Store) {
+    let org = sample_org("RU", 3);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_organisation(&org, "t3", "c3").await.unwrap();
+    for i in 0..5 {
+        let sector = if i % 2 == 0 {
+            Sector::Trade
+        } else {
+            Sector::Finance
+        };
+        let d = sample_dataset(
+            &org,
+            &format!("ds-{i}"),
+            &format!("{i:064}"),
+            &format!("Customs {i}"),
+            sector,
+        );
+        tx.insert_dataset_version(&d, &format!("datasets/{i}"))
+            .await
+            .unwrap();
+    }
+    let dup = sample_dataset(&org, "ds-0", &format!("{:064}", 0), "again", Sector::Trade);
+    assert!(matches!(
+        tx.insert_dataset_version(&dup, "x").await,
+        Err(StoreError::Duplicate { .. })
+    ));
+    tx.commit().await.unwrap();
+
+    let mut filter = CatalogueFilter {
+        limit: 2,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    loop {
+        let page = store.search_datasets(&filter).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 2);
+        let last = page.last().unwrap();
+        filter.after = Some(format!("{}/{}", last.dataset_id, last.sha256));
+        seen.extend(page.into_iter().map(|d| d.dataset_id));
+    }
+    assert_eq!(seen, vec!["ds-0", "ds-1", "ds-2", "ds-3", "ds-4"]);
+
+    let finance = store
+        .search_datasets(&CatalogueFilter {
+            sector: Some(Sector::Finance),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        finance
+            .iter()
+            .map(|d| d.dataset_id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["ds-1", "ds-3"]
+    );
+    let text = store
+        .search_datasets(&CatalogueFilter {
+            text: Some("CUSTOMS 4".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(text.len(), 1);
+    assert_eq!(text[0].dataset_id, "ds-4");
+    let (one, blob) = store
+        .dataset_version("ds-2", &format!("{:064}", 2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (one.title.as_str(), blob.as_str()),
+        ("Customs 2", "datasets/2")
+    );
+}
+
+/// A status step succeeds once: the second worker to try the same step gets `false`.
+pub async fn transfer_status_is_compare_and_set(store: &Store) {
+    let consumer = sample_org("IN", 4);
+    let provider = sample_org("PK", 5);
+    let t = Transfer {
+        id: "tr-1".into(),
+        consumer: consumer.id.clone(),
+        provider: provider.id.clone(),
+        dataset_id: "ds".into(),
+        sha256: "ab".repeat(32),
+        purpose: "testing".into(),
+        consumer_hpke_key: "00".repeat(32),
+        status: TransferStatus::AwaitingDecision,
+        reason: None,
+        requested_at: 1,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_transfer(&t, TransferRole::Provider)
+        .await
+        .unwrap();
+    tx.insert_transfer(&t, TransferRole::Consumer)
+        .await
+        .unwrap();
+    assert!(matches!(
+        tx.insert_transfer(&t, TransferRole::Provider).await,
+        Err(StoreError::Duplicate { .. })
+    ));
+    assert!(
+        tx.set_transfer_status(
+            "tr-1",
+            TransferRole::Provider,
+            TransferStatus::AwaitingDecision,
+            TransferStatus::Approved,
+            None
+        )
+        .await
+        .unwrap()
+    );
+    assert!(
+        !tx.set_transfer_status(
+            "tr-1",
+            TransferRole::Provider,
+            TransferStatus::AwaitingDecision,
+            TransferStatus::Denied,
+            Some("late")
+        )
+        .await
+        .unwrap()
+    );
+    tx.set_transfer_report("tr-1", TransferRole::Provider, &json!({"size": 3}))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let p = store
+        .transfer("tr-1", TransferRole::Provider)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.transfer.status, TransferStatus::Approved);
+    assert_eq!(p.report, Some(json!({"size": 3})));
+    let c = store
+        .transfer("tr-1", TransferRole::Consumer)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.transfer.status, TransferStatus::AwaitingDecision);
+    assert_eq!(
+        store
+            .transfers_of(&provider.id, TransferRole::Provider)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .transfers_of(&provider.id, TransferRole::Consumer)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .transfers_in_status(TransferRole::Provider, TransferStatus::Approved)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// A blob is hashed while written, promoted to its final key, and an aborted blob leaves
+/// nothing behind.
+pub async fn blobs_are_staged_promoted_or_left_nowhere(store: &Store) {
+    use futures::StreamExt as _;
+    let blobs = store.blobs();
+    let mut w = blobs.writer().await.unwrap();
+    w.write(b"hello ").await.unwrap();
+    w.write(b"world").await.unwrap();
+    let staged = w.finish().await.unwrap();
+    assert_eq!(staged.size, 11);
+    assert_eq!(
+        staged.sha256,
+        "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+    );
+    blobs.promote(&staged, "datasets/hw").await.unwrap();
+    let mut bytes = Vec::new();
+    let mut s = blobs.read("datasets/hw").await.unwrap();
+    while let Some(chunk) = s.next().await {
+        bytes.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(bytes, b"hello world");
+    assert_eq!(blobs.size("datasets/hw").await.unwrap(), Some(11));
+
+    let mut w = blobs.writer().await.unwrap();
+    w.write(b"partial").await.unwrap();
+    w.abort().await;
+    assert!(
+        blobs.list("staging").await.unwrap().is_empty(),
+        "aborted blob left behind"
+    );
+    blobs.delete("datasets/hw").await.unwrap();
+    blobs.delete("datasets/hw").await.unwrap();
+    assert_eq!(blobs.size("datasets/hw").await.unwrap(), None);
+}

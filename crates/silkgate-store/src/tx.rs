@@ -1,0 +1,365 @@
+//! The write transaction: every state change and its event go through one [`Tx`].
+
+use silkgate_model::{
+    DatasetVersion, DeliveryManifest, DeliveryReceipt, Event, NewEvent, Organisation, Signed,
+    Transfer, TransferStatus,
+};
+use sqlx::{Sqlite, Transaction};
+
+use crate::{StoreError, TransferRole, now_unix};
+
+/// The first answer given to a request with a client-chosen key; a retry gets it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentAnswer {
+    /// HTTP status of the first answer.
+    pub status: u16,
+    /// Body of the first answer.
+    pub body: serde_json::Value,
+}
+
+/// A write transaction. Dropping it without [`Tx::commit`] rolls everything back.
+#[derive(Debug)]
+pub struct Tx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+fn unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+impl Tx {
+    pub(crate) fn new(tx: Transaction<'static, Sqlite>) -> Self {
+        Self { tx }
+    }
+
+    /// Commits the transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Looks up the answer recorded for `(scope, key)`. `fingerprint` identifies the request
+    /// (e.g. a hash of its body): the same key with a different request is a client error.
+    ///
+    /// # Errors
+    /// [`StoreError::IdempotencyConflict`] when the key was used for another request.
+    pub async fn idempotent(
+        &mut self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Option<IdempotentAnswer>, StoreError> {
+        let row: Option<(String, i64, String)> = sqlx::query_as(
+            "SELECT fingerprint, status, body FROM idempotency WHERE scope = $1 AND key = $2",
+        )
+        .bind(scope)
+        .bind(key)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        let Some((stored, status, body)) = row else {
+            return Ok(None);
+        };
+        if stored != fingerprint {
+            return Err(StoreError::IdempotencyConflict {
+                key: key.to_owned(),
+            });
+        }
+        Ok(Some(IdempotentAnswer {
+            status: status as u16,
+            body: serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                what: "idempotency.body",
+                reason: e.to_string(),
+            })?,
+        }))
+    }
+
+    /// Records the answer to `(scope, key)` in this transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::Duplicate`] if the key is already recorded.
+    pub async fn remember(
+        &mut self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        answer: &IdempotentAnswer,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(fingerprint)
+        .bind(i64::from(answer.status))
+        .bind(answer.body.to_string())
+        .bind(now_unix())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::Duplicate {
+                    what: "request id",
+                    key: key.to_owned(),
+                }
+            } else {
+                e.into()
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Appends an event and returns it with its sequence number and time. Sequence numbers
+    /// are `max + 1` inside the write transaction, so they have no gaps.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn append_event(&mut self, event: &NewEvent) -> Result<Event, StoreError> {
+        let (seq,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) + 1 FROM events")
+            .fetch_one(&mut *self.tx)
+            .await?;
+        let at = now_unix();
+        sqlx::query(
+            "INSERT INTO events (seq, at, kind, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(seq)
+        .bind(at)
+        .bind(&event.kind)
+        .bind(&event.subject)
+        .bind(event.detail.to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(Event {
+            seq,
+            at,
+            kind: event.kind.clone(),
+            subject: event.subject.clone(),
+            detail: event.detail.clone(),
+        })
+    }
+
+    /// Sets a key-value entry.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn kv_set(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM kv WHERE key = $1")
+            .bind(key)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("INSERT INTO kv (key, value) VALUES ($1, $2)")
+            .bind(key)
+            .bind(value)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Registers an organisation with the SHA-256 of its API token and of its certificate.
+    ///
+    /// # Errors
+    /// [`StoreError::Duplicate`] if the id exists.
+    pub async fn insert_organisation(
+        &mut self,
+        org: &Organisation,
+        token_sha256: &str,
+        cert_sha256: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO organisations (id, name, registration_number, sector, contact, hpke_public_key, registered_at, token_sha256, cert_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(org.id.as_str())
+        .bind(&org.name)
+        .bind(&org.registration_number)
+        .bind(org.sector.as_str())
+        .bind(&org.contact)
+        .bind(&org.hpke_public_key)
+        .bind(org.registered_at)
+        .bind(token_sha256)
+        .bind(cert_sha256)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| dup(e, "organisation", org.id.as_str()))?;
+        Ok(())
+    }
+
+    /// Adds a dataset version whose payload is in blob `blob_key`.
+    ///
+    /// # Errors
+    /// [`StoreError::Duplicate`] if this version exists.
+    pub async fn insert_dataset_version(
+        &mut self,
+        d: &DatasetVersion,
+        blob_key: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO dataset_versions (dataset_id, sha256, provider, state, title, description, sector, format, schema_json, visibility_json, size, published_at, blob_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&d.dataset_id)
+        .bind(&d.sha256)
+        .bind(d.provider.as_str())
+        .bind(d.state().as_str())
+        .bind(&d.title)
+        .bind(&d.description)
+        .bind(d.sector.as_str())
+        .bind(d.format.as_str())
+        .bind(serde_json::to_string(&d.schema).unwrap_or_default())
+        .bind(serde_json::to_string(&d.visibility).unwrap_or_default())
+        .bind(d.size as i64)
+        .bind(d.published_at)
+        .bind(blob_key)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| dup(e, "dataset version", &format!("{}/{}", d.dataset_id, d.sha256)))?;
+        Ok(())
+    }
+
+    /// Records a transfer on one side.
+    ///
+    /// # Errors
+    /// [`StoreError::Duplicate`] if this side already has the transfer.
+    pub async fn insert_transfer(
+        &mut self,
+        t: &Transfer,
+        role: TransferRole,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO transfers (id, role, consumer, provider, dataset_id, sha256, purpose, consumer_hpke_key, status, reason, requested_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&t.id)
+        .bind(role.as_str())
+        .bind(t.consumer.as_str())
+        .bind(t.provider.as_str())
+        .bind(&t.dataset_id)
+        .bind(&t.sha256)
+        .bind(&t.purpose)
+        .bind(&t.consumer_hpke_key)
+        .bind(t.status.as_str())
+        .bind(&t.reason)
+        .bind(t.requested_at)
+        .bind(now_unix())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| dup(e, "transfer", &t.id))?;
+        Ok(())
+    }
+
+    /// Moves a transfer from one of `from` to `to`, returning whether it was in `from`
+    /// (compare-and-set, so two workers cannot both take the same step).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn set_transfer_status(
+        &mut self,
+        id: &str,
+        role: TransferRole,
+        from: TransferStatus,
+        to: TransferStatus,
+        reason: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE transfers SET status = $1, reason = COALESCE($2, reason), updated_at = $3 WHERE id = $4 AND role = $5 AND status = $6",
+        )
+        .bind(to.as_str())
+        .bind(reason)
+        .bind(now_unix())
+        .bind(id)
+        .bind(role.as_str())
+        .bind(from.as_str())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Stores the content review report of a transfer (provider side).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn set_transfer_report(
+        &mut self,
+        id: &str,
+        role: TransferRole,
+        report: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.set_column(
+            id,
+            role,
+            "UPDATE transfers SET report_json = $1, updated_at = $2 WHERE id = $3 AND role = $4",
+            Some(report.to_string()),
+        )
+        .await
+    }
+
+    /// Stores the signed manifest and the encrypted payload's blob key.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn set_transfer_manifest(
+        &mut self,
+        id: &str,
+        role: TransferRole,
+        manifest: &Signed<DeliveryManifest>,
+        cipher_blob: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE transfers SET manifest_json = $1, cipher_blob = $2, updated_at = $3 WHERE id = $4 AND role = $5",
+        )
+        .bind(serde_json::to_string(manifest).unwrap_or_default())
+        .bind(cipher_blob)
+        .bind(now_unix())
+        .bind(id)
+        .bind(role.as_str())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Stores the signed receipt.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn set_transfer_receipt(
+        &mut self,
+        id: &str,
+        role: TransferRole,
+        receipt: &Signed<DeliveryReceipt>,
+    ) -> Result<(), StoreError> {
+        self.set_column(
+            id,
+            role,
+            "UPDATE transfers SET receipt_json = $1, updated_at = $2 WHERE id = $3 AND role = $4",
+            serde_json::to_string(receipt).ok(),
+        )
+        .await
+    }
+
+    async fn set_column(
+        &mut self,
+        id: &str,
+        role: TransferRole,
+        sql: &'static str,
+        value: Option<String>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql)
+            .bind(value)
+            .bind(now_unix())
+            .bind(id)
+            .bind(role.as_str())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+}
+
+fn dup(e: sqlx::Error, what: &'static str, key: &str) -> StoreError {
+    if unique_violation(&e) {
+        StoreError::Duplicate {
+            what,
+            key: key.to_owned(),
+        }
+    } else {
+        e.into()
+    }
+}
