@@ -1,0 +1,634 @@
+//! Federation between nodes: the `/federation/v1` server handlers and the client calls.
+//!
+//! Two checks guard every call: the TLS layer accepts only certificates chaining to a CA on
+//! the trust list, and each state-changing message is a document signed by the sending node's
+//! Ed25519 key, whose TLS certificate must have been issued by that same node's CA.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use futures::StreamExt as _;
+use serde_json::json;
+use silkgate_model::{
+    DeliveryManifest, DeliveryReceipt, Document, NewEvent, Sector, Signed, StateCode,
+    TransferStatus, TrustedNode,
+};
+use silkgate_store::{CatalogueFilter, TransferRole, now_unix};
+
+use crate::api::{ApiJson, Conn};
+use crate::api_types::{CataloguePage, DatasetView};
+use crate::error::ApiError;
+use crate::node::{NodeState, parse_verifying_key};
+use crate::pipeline::{self, MANIFEST_HEADER};
+use crate::tls::chain_issued_by;
+use crate::wire::{
+    DatasetEntryV1, SearchRequestV1, SearchResponseV1, TransferAcceptedV1, TransferDeniedV1,
+    TransferRequestV1,
+};
+
+/// Checks who sent a signed federation message: a node on the trust list, over a TLS
+/// connection whose client certificate its own CA issued, with a valid signature.
+///
+/// # Errors
+/// [`ApiError::Forbidden`] naming what failed.
+pub fn verify_peer_message<T: Document>(
+    state: &NodeState,
+    conn: Option<&crate::node::ConnInfo>,
+    msg: &Signed<T>,
+) -> Result<TrustedNode, ApiError> {
+    let node = state.trusted(&msg.signer).ok_or_else(|| {
+        ApiError::Forbidden(format!(
+            "field 'signer': '{}' is not on the trust list",
+            msg.signer
+        ))
+    })?;
+    let certs = conn.map(|c| c.peer_certs.as_slice()).unwrap_or(&[]);
+    if !chain_issued_by(&node, certs) {
+        return Err(ApiError::Forbidden(format!(
+            "the TLS client certificate was not issued by the CA of '{}'",
+            node.node_id
+        )));
+    }
+    let key = parse_verifying_key(&node.signing_key)
+        .ok_or_else(|| ApiError::internal("malformed key on the trust list"))?;
+    msg.verify(&key)
+        .map_err(|e| ApiError::Forbidden(format!("field 'signature': {e}")))?;
+    Ok(node)
+}
+
+/// `POST /federation/v1/catalogue/search`: entries of this node visible to the asking state.
+pub async fn search(
+    State(state): State<NodeState>,
+    conn: Conn,
+    ApiJson(msg): ApiJson<Signed<SearchRequestV1>>,
+) -> Result<Json<SearchResponseV1>, ApiError> {
+    let node = verify_peer_message(&state, conn.0.as_ref(), &msg)?;
+    let req = &msg.document;
+    if req.requester_state != node.state.as_str() {
+        return Err(ApiError::Forbidden(
+            "field 'requester_state': not the signer's state".into(),
+        ));
+    }
+    let sector = req
+        .sector
+        .as_deref()
+        .map(str::parse::<Sector>)
+        .transpose()
+        .map_err(|e| ApiError::bad("sector", e))?;
+    let (entries, more) = local_search(
+        &state,
+        node.state,
+        sector,
+        req.text.clone(),
+        req.after.clone(),
+        req.limit.clamp(1, 100),
+    )
+    .await?;
+    Ok(Json(SearchResponseV1 {
+        entries: entries.iter().map(DatasetEntryV1::from).collect(),
+        more,
+    }))
+}
+
+/// Searches this node's catalogue for entries visible to `viewer`, filtered and paged on the
+/// server; returns up to `limit` entries and whether more follow.
+pub(crate) async fn local_search(
+    state: &NodeState,
+    viewer: StateCode,
+    sector: Option<Sector>,
+    text: Option<String>,
+    after: Option<String>,
+    limit: u32,
+) -> Result<(Vec<silkgate_model::DatasetVersion>, bool), ApiError> {
+    let mut out = Vec::new();
+    let mut filter = CatalogueFilter {
+        sector,
+        text,
+        after,
+        limit: limit + 1,
+    };
+    loop {
+        let rows = state.store().search_datasets(&filter).await?;
+        let exhausted = rows.len() < filter.limit as usize;
+        if let Some(last) = rows.last() {
+            filter.after = Some(format!("{}/{}", last.dataset_id, last.sha256));
+        }
+        out.extend(
+            rows.into_iter()
+                .filter(|d| d.visibility.allows(d.state(), viewer)),
+        );
+        if out.len() > limit as usize {
+            out.truncate(limit as usize);
+            return Ok((out, true));
+        }
+        if exhausted {
+            return Ok((out, false));
+        }
+    }
+}
+
+/// `POST /federation/v1/transfers`: the consumer's node asks for a delivery. Steps 1 and 2
+/// of the pipeline run here; the transfer then waits for the provider's decision. A repeated
+/// request (same transfer id and content) is answered with the current status.
+pub async fn receive_transfer(
+    State(state): State<NodeState>,
+    conn: Conn,
+    ApiJson(msg): ApiJson<Signed<TransferRequestV1>>,
+) -> Result<Json<TransferAcceptedV1>, ApiError> {
+    let node = verify_peer_message(&state, conn.0.as_ref(), &msg)?;
+    let req = &msg.document;
+    let received = pipeline::receive_request(&state, req).await?;
+    if received.transfer.consumer_state() != node.state {
+        return Err(ApiError::Forbidden(
+            "field 'consumer': not an organisation of the signing node's state".into(),
+        ));
+    }
+    if let Some(existing) = state
+        .store()
+        .transfer(&req.transfer_id, TransferRole::Provider)
+        .await?
+    {
+        let same = existing.transfer.consumer == received.transfer.consumer
+            && existing.transfer.dataset_id == received.transfer.dataset_id
+            && existing.transfer.sha256 == received.transfer.sha256
+            && existing.transfer.consumer_hpke_key == received.transfer.consumer_hpke_key;
+        if !same {
+            return Err(ApiError::Conflict {
+                field: "transfer_id".into(),
+                reason: "already used for a different request".into(),
+            });
+        }
+        return Ok(Json(TransferAcceptedV1 {
+            transfer_id: req.transfer_id.clone(),
+            status: existing.transfer.status.as_str().into(),
+        }));
+    }
+    let report = pipeline::review_content(state.store().blobs(), &received)
+        .await
+        .map_err(ApiError::internal)?;
+    let t = &received.transfer;
+    let mut tx = state.store().begin().await?;
+    tx.insert_transfer(t, TransferRole::Provider).await?;
+    tx.set_transfer_report(&t.id, TransferRole::Provider, &json!({ "review": report }))
+        .await?;
+    tx.append_event(&NewEvent::new(
+        "transfer.received",
+        &t.id,
+        json!({
+            "consumer": t.consumer, "provider": t.provider, "dataset_id": t.dataset_id,
+            "sha256": t.sha256, "from_node": node.node_id, "request_signature": msg.signature,
+        }),
+    ))
+    .await?;
+    tx.append_event(&NewEvent::new(
+        "transfer.reviewed",
+        &t.id,
+        json!({ "sha256": report.sha256, "size": report.size }),
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(Json(TransferAcceptedV1 {
+        transfer_id: t.id.clone(),
+        status: TransferStatus::AwaitingDecision.as_str().into(),
+    }))
+}
+
+fn bad_delivery(field: &str, reason: impl ToString) -> ApiError {
+    ApiError::Unprocessable {
+        field: field.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+/// `POST /federation/v1/transfers/{id}/delivery`: the provider's node delivers. The manifest
+/// travels in the `silkgate-manifest` header, the encrypted payload as the body. This node
+/// verifies the signature, the parties and the ciphertext's hash and size, stores the payload
+/// for the consumer and answers with a signed receipt. A repeated delivery of the same
+/// manifest gets the first receipt; nothing is stored twice.
+pub async fn receive_delivery(
+    State(state): State<NodeState>,
+    conn: Conn,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Signed<DeliveryReceipt>>, ApiError> {
+    let raw = headers
+        .get(MANIFEST_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::bad("silkgate-manifest", "header missing"))?;
+    let manifest: Signed<DeliveryManifest> = B64
+        .decode(raw)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| ApiError::bad("silkgate-manifest", "not base64url of a signed manifest"))?;
+    let node = verify_peer_message(&state, conn.0.as_ref(), &manifest)?;
+    let m = &manifest.document;
+    if m.transfer_id != id {
+        return Err(bad_delivery(
+            "manifest.transfer_id",
+            "does not match the URL",
+        ));
+    }
+    if m.provider.state() != node.state || m.provider_node != node.node_id {
+        return Err(ApiError::Forbidden(
+            "field 'manifest.provider': not an organisation of the signing node".into(),
+        ));
+    }
+    let record = state
+        .store()
+        .transfer(&id, TransferRole::Consumer)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("transfer {id}")))?;
+    let t = &record.transfer;
+    if t.provider != m.provider
+        || t.consumer != m.consumer
+        || t.dataset_id != m.dataset_id
+        || t.sha256 != m.dataset_sha256
+    {
+        return Err(bad_delivery(
+            "manifest",
+            "names other parties or another dataset version than the request",
+        ));
+    }
+    if let (Some(first), Some(receipt)) = (&record.manifest, &record.receipt) {
+        if first != &manifest {
+            return Err(ApiError::Conflict {
+                field: "manifest".into(),
+                reason: "this transfer was already delivered with another manifest".into(),
+            });
+        }
+        // Drain the repeated body so the sender sees an orderly answer, then repeat the receipt.
+        let mut s = body.into_data_stream();
+        while s.next().await.is_some() {}
+        return Ok(Json(receipt.clone()));
+    }
+    if t.status.is_final() {
+        return Err(ApiError::Conflict {
+            field: "transfer_id".into(),
+            reason: format!("transfer is {}", t.status.as_str()),
+        });
+    }
+
+    let blobs = state.store().blobs();
+    let mut writer = blobs.writer().await?;
+    let mut stream = body.into_data_stream();
+    let mut failure = None;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => {
+                if writer.size() + bytes.len() as u64 > m.ciphertext_size {
+                    failure = Some(bad_delivery(
+                        "payload",
+                        "longer than the manifest's ciphertext_size",
+                    ));
+                    break;
+                }
+                if let Err(e) = writer.write(&bytes).await {
+                    failure = Some(e.into());
+                    break;
+                }
+            }
+            Err(e) => {
+                failure = Some(bad_delivery("payload", format!("stream broke: {e}")));
+                break;
+            }
+        }
+    }
+    if let Some(err) = failure {
+        writer.abort().await;
+        return Err(err);
+    }
+    let staged = writer.finish().await?;
+    if staged.size != m.ciphertext_size || staged.sha256 != m.ciphertext_sha256 {
+        blobs.delete(&staged.key).await?;
+        return Err(bad_delivery(
+            "payload",
+            "ciphertext SHA-256 or size does not match the signed manifest (tampered or truncated)",
+        ));
+    }
+    let key = format!("deliveries/{id}.hpke");
+    blobs.promote(&staged, &key).await?;
+    let receipt = Signed::sign(
+        DeliveryReceipt {
+            transfer_id: id.clone(),
+            manifest_sha256: pipeline::manifest_sha256(&manifest).map_err(ApiError::internal)?,
+            ciphertext_sha256: staged.sha256.clone(),
+            consumer_node: state.node_id().to_owned(),
+            received_at: now_unix(),
+        },
+        state.node_id(),
+        &state.identity().signing_key,
+    )
+    .map_err(ApiError::internal)?;
+    let mut tx = state.store().begin().await?;
+    if !tx
+        .set_transfer_status(
+            &id,
+            TransferRole::Consumer,
+            t.status,
+            TransferStatus::Delivered,
+            None,
+        )
+        .await?
+    {
+        return Err(ApiError::Conflict {
+            field: "transfer_id".into(),
+            reason: "the transfer changed while the delivery arrived; retry".into(),
+        });
+    }
+    tx.set_transfer_manifest(&id, TransferRole::Consumer, &manifest, &key)
+        .await?;
+    tx.set_transfer_receipt(&id, TransferRole::Consumer, &receipt)
+        .await?;
+    tx.append_event(&NewEvent::new(
+        "transfer.delivery-received",
+        &id,
+        json!({
+            "from_node": node.node_id,
+            "manifest_signature": manifest.signature,
+            "ciphertext_sha256": staged.sha256,
+            "ciphertext_size": staged.size,
+            "payload_sha256": m.payload_sha256,
+            "receipt_signature": receipt.signature,
+        }),
+    ))
+    .await?;
+    tx.commit().await?;
+    let pair = format!("{}->{}", m.provider.state(), m.consumer.state());
+    state.metrics().add(
+        "silkgate_transfer_bytes_total",
+        &[("pair", &pair), ("direction", "received")],
+        staged.size,
+    );
+    Ok(Json(receipt))
+}
+
+/// `POST /federation/v1/transfers/{id}/denied`: the provider's node reports a denial.
+pub async fn receive_denied(
+    State(state): State<NodeState>,
+    conn: Conn,
+    Path(id): Path<String>,
+    ApiJson(msg): ApiJson<Signed<TransferDeniedV1>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let node = verify_peer_message(&state, conn.0.as_ref(), &msg)?;
+    if msg.document.transfer_id != id {
+        return Err(ApiError::bad("transfer_id", "does not match the URL"));
+    }
+    let record = state
+        .store()
+        .transfer(&id, TransferRole::Consumer)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("transfer {id}")))?;
+    if record.transfer.provider_state() != node.state {
+        return Err(ApiError::Forbidden(
+            "the signing node does not serve this transfer's provider".into(),
+        ));
+    }
+    let mut tx = state.store().begin().await?;
+    if tx
+        .set_transfer_status(
+            &id,
+            TransferRole::Consumer,
+            record.transfer.status,
+            TransferStatus::Denied,
+            Some(&msg.document.reason),
+        )
+        .await?
+        && !record.transfer.status.is_final()
+    {
+        tx.append_event(&NewEvent::new(
+            "transfer.denied",
+            &id,
+            json!({ "from_node": node.node_id, "signature": msg.signature }),
+        ))
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(Json(json!({ "transfer_id": id, "status": "denied" })))
+}
+
+// ---- client side ----
+
+fn peer_fail(peer: &TrustedNode, reason: impl ToString) -> ApiError {
+    ApiError::Peer {
+        peer: peer.state.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+async fn post_signed<T: Document, R: serde::de::DeserializeOwned>(
+    state: &NodeState,
+    peer: &TrustedNode,
+    path: &str,
+    doc: T,
+) -> Result<R, ApiError> {
+    let signed = Signed::sign(doc, state.node_id(), &state.identity().signing_key)
+        .map_err(ApiError::internal)?;
+    let url = format!("{}{path}", peer.url.trim_end_matches('/'));
+    let resp = state
+        .peers()
+        .post(&url)
+        .json(&signed)
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await;
+    let outcome = if resp
+        .as_ref()
+        .map(|r| r.status().is_success())
+        .unwrap_or(false)
+    {
+        "ok"
+    } else {
+        "error"
+    };
+    state.metrics().add(
+        "silkgate_federation_calls_total",
+        &[("peer", peer.state.as_str()), ("outcome", outcome)],
+        1,
+    );
+    let resp = resp.map_err(|e| peer_fail(peer, format!("unreachable: {e}")))?;
+    let status = resp.status();
+    if !status.is_success() {
+        // Pass the peer's client error on (it names the field), never its internal text.
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        let reason = body
+            .pointer("/error/reason")
+            .and_then(|r| r.as_str())
+            .unwrap_or("refused")
+            .to_owned();
+        return Err(match status.as_u16() {
+            404 => ApiError::NotFound(format!("on the node of {}: {reason}", peer.state)),
+            400 | 409 | 422 => ApiError::Conflict {
+                field: body
+                    .pointer("/error/field")
+                    .and_then(|f| f.as_str())
+                    .unwrap_or("request")
+                    .to_owned(),
+                reason: format!("node of {} refused: {reason}", peer.state),
+            },
+            _ => peer_fail(peer, format!("answered {status}")),
+        });
+    }
+    resp.json()
+        .await
+        .map_err(|e| peer_fail(peer, format!("unreadable answer: {e}")))
+}
+
+/// Sends a transfer request to the provider's node.
+///
+/// # Errors
+/// [`ApiError`] passing on the peer's refusal or unreachability.
+pub async fn send_transfer_request(
+    state: &NodeState,
+    req: TransferRequestV1,
+) -> Result<TransferAcceptedV1, ApiError> {
+    let provider_state: StateCode = req
+        .provider
+        .parse::<silkgate_model::OrgId>()
+        .map_err(|e| ApiError::bad("provider", e))?
+        .state();
+    let peer = state
+        .trust_list()
+        .document
+        .node_for_state(provider_state)
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::bad(
+                "provider",
+                format!("no node of {provider_state} on the trust list"),
+            )
+        })?;
+    post_signed(state, &peer, "/federation/v1/transfers", req).await
+}
+
+/// Tells the consumer's node that a transfer was denied. Best effort: the consumer also sees
+/// the status by asking.
+pub async fn send_denied(state: &NodeState, consumer_state: StateCode, notice: TransferDeniedV1) {
+    let Some(peer) = state
+        .trust_list()
+        .document
+        .node_for_state(consumer_state)
+        .cloned()
+    else {
+        return;
+    };
+    let path = format!("/federation/v1/transfers/{}/denied", notice.transfer_id);
+    if let Err(e) = post_signed::<_, serde_json::Value>(state, &peer, &path, notice).await {
+        tracing::warn!(error = %e, "could not notify the consumer's node of a denial");
+    }
+}
+
+/// A federated catalogue search: filters and pages on every node's server, merges by
+/// `(state, dataset_id, sha256)`. The page token is that key of the last entry returned.
+///
+/// # Errors
+/// [`ApiError::BadRequest`] for a malformed token.
+pub async fn federated_search(
+    state: &NodeState,
+    viewer: StateCode,
+    only_state: Option<StateCode>,
+    sector: Option<Sector>,
+    text: Option<String>,
+    limit: u32,
+    page_token: Option<String>,
+) -> Result<CataloguePage, ApiError> {
+    let (after_state, after_key) = match page_token.as_deref() {
+        None => (None, None),
+        Some(tok) => {
+            let (s, k) = tok
+                .split_once('|')
+                .ok_or_else(|| ApiError::bad("page_token", "malformed"))?;
+            (
+                Some(StateCode::new(s).map_err(|_| ApiError::bad("page_token", "malformed"))?),
+                Some(k.to_owned()),
+            )
+        }
+    };
+    let trust = state.trust_list();
+    let mut nodes: Vec<TrustedNode> = trust
+        .document
+        .nodes
+        .iter()
+        .filter(|n| only_state.is_none_or(|s| s == n.state))
+        .filter(|n| after_state.is_none_or(|s| n.state >= s))
+        .cloned()
+        .collect();
+    nodes.sort_by_key(|n| n.state);
+    let calls = nodes.iter().map(|node| {
+        let after = if Some(node.state) == after_state {
+            after_key.clone()
+        } else {
+            None
+        };
+        let text = text.clone();
+        async move {
+            let result = if node.node_id == state.node_id() {
+                local_search(state, viewer, sector, text, after, limit).await
+            } else {
+                let req = SearchRequestV1 {
+                    requester_state: viewer.to_string(),
+                    sector: sector.map(|s| s.as_str().to_owned()),
+                    text,
+                    after,
+                    limit,
+                    sent_at: now_unix(),
+                };
+                post_signed::<_, SearchResponseV1>(
+                    state,
+                    node,
+                    "/federation/v1/catalogue/search",
+                    req,
+                )
+                .await
+                .and_then(|r| {
+                    let more = r.more;
+                    r.entries
+                        .into_iter()
+                        .map(|e| e.into_domain(viewer).map_err(|e| peer_fail(node, e)))
+                        .filter(|d| d.as_ref().map(|d| d.state() == node.state).unwrap_or(true))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map(|v| (v, more))
+                })
+            };
+            (node.state, result)
+        }
+    });
+    let results = futures::future::join_all(calls).await;
+    let mut items = Vec::new();
+    let mut unreachable = Vec::new();
+    let mut any_more = false;
+    for (s, r) in results {
+        match r {
+            Ok((entries, more)) => {
+                any_more |= more;
+                items.extend(entries);
+            }
+            Err(e) => {
+                tracing::warn!(state = %s, error = %e, "catalogue search of a peer failed");
+                unreachable.push(s.to_string());
+            }
+        }
+    }
+    items.sort_by(|a, b| {
+        (a.state(), &a.dataset_id, &a.sha256).cmp(&(b.state(), &b.dataset_id, &b.sha256))
+    });
+    let more = any_more || items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_page_token = if more {
+        items
+            .last()
+            .map(|d| format!("{}|{}/{}", d.state(), d.dataset_id, d.sha256))
+    } else {
+        None
+    };
+    Ok(CataloguePage {
+        items: items.iter().map(DatasetView::from).collect(),
+        next_page_token,
+        unreachable,
+    })
+}

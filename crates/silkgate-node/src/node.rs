@@ -1,0 +1,383 @@
+//! The running node: its state, trust list, TLS, the accept loop and the delivery worker.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use ed25519_dalek::VerifyingKey;
+use rustls::pki_types::CertificateDer;
+use silkgate_model::{NewEvent, Organisation, Signed, TrustList, TrustedNode};
+use silkgate_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::error::ApiError;
+use crate::identity::{IdentityError, NodeIdentity, files, load_identity, sha256_hex};
+use crate::metrics::Metrics;
+use crate::tls;
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The node directory is incomplete or malformed.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] silkgate_store::StoreError),
+    /// TLS configuration failed.
+    #[error("tls: {0}")]
+    Tls(#[from] tls::TlsError),
+    /// The trust list is not acceptable.
+    #[error("trust list: {0}")]
+    TrustList(String),
+    /// Binding or serving failed.
+    #[error("network: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Knobs for tests and benchmarks.
+#[derive(Debug, Clone, Default)]
+pub struct NodeOptions {
+    /// Sleep this long after sending each encrypted record: lets the crash test kill a node
+    /// in the middle of a delivery.
+    pub delivery_record_delay: Option<Duration>,
+}
+
+/// Information about the TLS connection a request came in on.
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    /// Certificates the peer presented (empty if none).
+    pub peer_certs: Arc<Vec<CertificateDer<'static>>>,
+    /// Remote address.
+    pub remote: SocketAddr,
+}
+
+pub(crate) struct Inner {
+    pub(crate) identity: NodeIdentity,
+    pub(crate) store: Store,
+    pub(crate) trust: RwLock<Arc<Signed<TrustList>>>,
+    pub(crate) committee_key: VerifyingKey,
+    pub(crate) tls_server: RwLock<Arc<rustls::ServerConfig>>,
+    pub(crate) peers: RwLock<reqwest::Client>,
+    pub(crate) metrics: Metrics,
+    pub(crate) wake: Notify,
+    pub(crate) in_flight: Mutex<HashSet<String>>,
+    pub(crate) options: NodeOptions,
+}
+
+/// A node's shared state; cheap to clone. Build the HTTP router with [`crate::app`].
+#[derive(Clone)]
+pub struct NodeState(pub(crate) Arc<Inner>);
+
+impl std::fmt::Debug for NodeState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeState")
+            .field("node_id", &self.0.identity.config.node_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Who is calling the API.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// The node operator (the state's data-security authority).
+    Operator,
+    /// A registered organisation.
+    Org(Organisation),
+}
+
+fn verify_trust_list(list: &Signed<TrustList>, committee: &VerifyingKey) -> Result<(), NodeError> {
+    list.verify(committee)
+        .map_err(|e| NodeError::TrustList(e.to_string()))?;
+    Ok(())
+}
+
+fn peer_client(identity: &NodeIdentity, trust: &TrustList) -> Result<reqwest::Client, NodeError> {
+    let config = tls::peer_client_config(trust, &identity.tls_cert_pem, &identity.tls_key_pem)?;
+    reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .connect_timeout(Duration::from_secs(5))
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| NodeError::TrustList(format!("peer client: {e}")))
+}
+
+impl NodeState {
+    /// Opens the node in `dir` (written by [`crate::identity::init_node`]): loads keys,
+    /// verifies the trust list against the committee key and refuses one older than a list
+    /// already accepted, opens the store.
+    ///
+    /// # Errors
+    /// [`NodeError`].
+    pub async fn open(dir: &Path, options: NodeOptions) -> Result<Self, NodeError> {
+        let identity = load_identity(dir)?;
+        let committee_key =
+            parse_verifying_key(&identity.config.committee_key).ok_or_else(|| {
+                NodeError::TrustList("committee_key in silkgate.toml is not a valid key".into())
+            })?;
+        let list_path = dir.join(files::TRUST_LIST);
+        let text = std::fs::read_to_string(&list_path).map_err(|source| IdentityError::Io {
+            path: list_path.clone(),
+            source,
+        })?;
+        let list: Signed<TrustList> = serde_json::from_str(&text)
+            .map_err(|e| NodeError::TrustList(format!("{}: {e}", list_path.display())))?;
+        verify_trust_list(&list, &committee_key)?;
+        let store = Store::open_sqlite(&identity.data_dir()).await?;
+        let tls_server = tls::server_config(
+            &list.document,
+            &identity.tls_cert_pem,
+            &identity.tls_key_pem,
+        )?;
+        let peers = peer_client(&identity, &list.document)?;
+        let state = Self(Arc::new(Inner {
+            identity,
+            store,
+            trust: RwLock::new(Arc::new(list.clone())),
+            committee_key,
+            tls_server: RwLock::new(Arc::new(tls_server)),
+            peers: RwLock::new(peers),
+            metrics: Metrics::default(),
+            wake: Notify::new(),
+            in_flight: Mutex::new(HashSet::new()),
+            options,
+        }));
+        state.accept_trust_list(list).await?;
+        Ok(state)
+    }
+
+    /// Accepts a new signed trust list: the committee's signature must verify and its version
+    /// must not be lower than the one in force. Recorded as an event.
+    ///
+    /// # Errors
+    /// [`NodeError::TrustList`] when refused.
+    pub async fn accept_trust_list(&self, list: Signed<TrustList>) -> Result<(), NodeError> {
+        verify_trust_list(&list, &self.0.committee_key)?;
+        let version = list.document.version;
+        let mut tx = self.0.store.begin().await?;
+        let current: Option<u64> = self
+            .0
+            .store
+            .kv_get("trust_list_version")
+            .await?
+            .and_then(|v| v.parse().ok());
+        if let Some(current) = current
+            && version < current
+        {
+            return Err(NodeError::TrustList(format!(
+                "version {version} is older than version {current} already accepted"
+            )));
+        }
+        if current != Some(version) {
+            tx.kv_set("trust_list_version", &version.to_string())
+                .await?;
+            tx.append_event(&NewEvent::new(
+                "trust-list.accepted",
+                format!("trust-list/{version}"),
+                serde_json::json!({
+                    "version": version,
+                    "nodes": list.document.nodes.iter().map(|n| &n.node_id).collect::<Vec<_>>(),
+                }),
+            ))
+            .await?;
+        }
+        tx.commit().await?;
+        let id = &self.0.identity;
+        let server = tls::server_config(&list.document, &id.tls_cert_pem, &id.tls_key_pem)?;
+        let peers = peer_client(id, &list.document)?;
+        *self
+            .0
+            .tls_server
+            .write()
+            .expect("trust lock never poisoned") = Arc::new(server);
+        *self.0.peers.write().expect("trust lock never poisoned") = peers;
+        *self.0.trust.write().expect("trust lock never poisoned") = Arc::new(list);
+        Ok(())
+    }
+
+    /// The trust list in force.
+    pub fn trust_list(&self) -> Arc<Signed<TrustList>> {
+        self.0
+            .trust
+            .read()
+            .expect("trust lock never poisoned")
+            .clone()
+    }
+
+    /// The node's store.
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    /// The node's identity.
+    pub fn identity(&self) -> &NodeIdentity {
+        &self.0.identity
+    }
+
+    /// The node's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    /// The node id.
+    pub fn node_id(&self) -> &str {
+        &self.0.identity.config.node_id
+    }
+
+    pub(crate) fn peers(&self) -> reqwest::Client {
+        self.0
+            .peers
+            .read()
+            .expect("trust lock never poisoned")
+            .clone()
+    }
+
+    pub(crate) fn trusted(&self, node_id: &str) -> Option<TrustedNode> {
+        self.trust_list().document.node(node_id).cloned()
+    }
+
+    /// Authenticates a request: `Authorization: Bearer <token>`; if the TLS peer presented a
+    /// client certificate, it must be the one issued to the token's organisation.
+    pub(crate) async fn caller(
+        &self,
+        headers: &HeaderMap,
+        conn: Option<&ConnInfo>,
+    ) -> Result<Caller, ApiError> {
+        let token = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                ApiError::Unauthorized("send 'Authorization: Bearer <api token>'".into())
+            })?;
+        let hash = sha256_hex(token.trim().as_bytes());
+        if hash == self.0.identity.config.operator_token_sha256 {
+            return Ok(Caller::Operator);
+        }
+        let (org, cert_hash) = self
+            .0
+            .store
+            .organisation_by_token(&hash)
+            .await?
+            .ok_or_else(|| ApiError::Unauthorized("unknown API token".into()))?;
+        if let Some(end) = conn.and_then(|c| c.peer_certs.first()) {
+            // A certificate chaining to a listed CA but issued to someone else is refused.
+            if sha256_hex(end.as_ref()) != cert_hash {
+                return Err(ApiError::Unauthorized(
+                    "the client certificate was not issued to this token's organisation".into(),
+                ));
+            }
+        }
+        Ok(Caller::Org(org))
+    }
+
+    /// Wakes the delivery worker.
+    pub(crate) fn wake_worker(&self) {
+        self.0.wake.notify_one();
+    }
+}
+
+/// Parses a hex Ed25519 public key.
+pub fn parse_verifying_key(hex_key: &str) -> Option<VerifyingKey> {
+    let bytes: [u8; 32] = hex::decode(hex_key.trim()).ok()?.try_into().ok()?;
+    VerifyingKey::from_bytes(&bytes).ok()
+}
+
+/// A node serving on a socket; dropping it does not stop it, call [`RunningNode::shutdown`].
+#[derive(Debug)]
+pub struct RunningNode {
+    /// The node state.
+    pub state: NodeState,
+    /// Bound address.
+    pub addr: SocketAddr,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningNode {
+    /// Stops accepting connections and stops the worker.
+    pub fn shutdown(self) {
+        for t in self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Serves the node on `listener` (HTTPS, HTTP/1.1 and HTTP/2) and starts the delivery worker,
+/// which first resumes transfers a previous run left unfinished.
+///
+/// # Errors
+/// [`NodeError::Io`] if the listener's address cannot be read.
+pub fn serve(state: NodeState, listener: TcpListener) -> Result<RunningNode, NodeError> {
+    let addr = listener.local_addr()?;
+    let app = crate::app(state.clone());
+    let accept_state = state.clone();
+    let accept = tokio::spawn(async move {
+        loop {
+            let (tcp, remote) = match listener.accept().await {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let config = accept_state
+                .0
+                .tls_server
+                .read()
+                .expect("trust lock never poisoned")
+                .clone();
+            let app = app.clone();
+            tokio::spawn(async move {
+                let _ = tcp.set_nodelay(true);
+                let tls = match tokio_rustls::TlsAcceptor::from(config).accept(tcp).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::debug!(%remote, error = %e, "TLS handshake refused");
+                        return;
+                    }
+                };
+                let peer_certs = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
+                    .unwrap_or_default();
+                let conn = ConnInfo {
+                    peer_certs: Arc::new(peer_certs),
+                    remote,
+                };
+                let svc = hyper::service::service_fn(
+                    move |mut req: hyper::Request<hyper::body::Incoming>| {
+                        req.extensions_mut().insert(conn.clone());
+                        let app = app.clone();
+                        async move {
+                            use tower::ServiceExt as _;
+                            app.oneshot(req.map(axum::body::Body::new)).await
+                        }
+                    },
+                );
+                let builder = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                );
+                if let Err(e) = builder
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                    .await
+                {
+                    tracing::debug!(%remote, error = %e, "connection ended with an error");
+                }
+            });
+        }
+    });
+    let worker = tokio::spawn(crate::pipeline::worker(state.clone()));
+    Ok(RunningNode {
+        state,
+        addr,
+        tasks: vec![accept, worker],
+    })
+}

@@ -1,0 +1,201 @@
+//! Federation wire types, version 1 (`/federation/v1/...`). These are the contract between
+//! nodes of different states: they are converted to and from domain types by hand, so a
+//! refactor of `silkgate-model` cannot change the protocol by accident. Each message that
+//! changes state is a [`silkgate_model::Signed`] document signed by the sending node.
+
+use serde::{Deserialize, Serialize};
+use silkgate_model::{
+    Column, DatasetFormat, DatasetVersion, Document, OrgId, Sector, StateCode, Visibility,
+};
+
+/// A catalogue entry as nodes exchange it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetEntryV1 {
+    /// Dataset identifier.
+    pub dataset_id: String,
+    /// Version (SHA-256 of the payload).
+    pub sha256: String,
+    /// Provider organisation id.
+    pub provider: String,
+    /// Provider's state.
+    pub state: String,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Sector word.
+    pub sector: String,
+    /// `csv` or `json-lines`.
+    pub format: String,
+    /// Columns as `(name, type)`.
+    pub columns: Vec<(String, String)>,
+    /// Payload size.
+    pub size: u64,
+    /// Publication time, Unix seconds.
+    pub published_at: i64,
+}
+
+/// Why a wire message could not become a domain value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+#[error("federation message field '{field}': {reason}")]
+pub struct WireError {
+    /// The field.
+    pub field: &'static str,
+    /// Why.
+    pub reason: String,
+}
+
+fn werr(field: &'static str, reason: impl ToString) -> WireError {
+    WireError {
+        field,
+        reason: reason.to_string(),
+    }
+}
+
+impl From<&DatasetVersion> for DatasetEntryV1 {
+    fn from(d: &DatasetVersion) -> Self {
+        Self {
+            dataset_id: d.dataset_id.clone(),
+            sha256: d.sha256.clone(),
+            provider: d.provider.to_string(),
+            state: d.state().to_string(),
+            title: d.title.clone(),
+            description: d.description.clone(),
+            sector: d.sector.as_str().into(),
+            format: d.format.as_str().into(),
+            columns: d
+                .schema
+                .iter()
+                .map(|c| (c.name.clone(), c.ty.clone()))
+                .collect(),
+            size: d.size,
+            published_at: d.published_at,
+        }
+    }
+}
+
+impl DatasetEntryV1 {
+    /// Converts to the domain type. Visibility is not sent (the sender already applied it),
+    /// so the entry comes back as visible to the asking node's state.
+    ///
+    /// # Errors
+    /// [`WireError`] naming the malformed field.
+    pub fn into_domain(self, viewer: StateCode) -> Result<DatasetVersion, WireError> {
+        let provider: OrgId = self.provider.parse().map_err(|e| werr("provider", e))?;
+        if provider.state().as_str() != self.state {
+            return Err(werr("state", "does not match the provider's state"));
+        }
+        Ok(DatasetVersion {
+            dataset_id: self.dataset_id,
+            sha256: self.sha256,
+            provider,
+            title: self.title,
+            description: self.description,
+            sector: self
+                .sector
+                .parse::<Sector>()
+                .map_err(|e| werr("sector", e))?,
+            format: DatasetFormat::parse(&self.format)
+                .ok_or_else(|| werr("format", "unknown format"))?,
+            schema: self
+                .columns
+                .into_iter()
+                .map(|(name, ty)| Column { name, ty })
+                .collect(),
+            visibility: Visibility::States {
+                states: vec![viewer],
+            },
+            size: self.size,
+            published_at: self.published_at,
+        })
+    }
+}
+
+/// A node asks a peer for catalogue entries visible to its state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchRequestV1 {
+    /// The asking node's state (checked against the signer).
+    pub requester_state: String,
+    /// Sector filter.
+    pub sector: Option<String>,
+    /// Text filter.
+    pub text: Option<String>,
+    /// Keyset cursor: entries strictly after `dataset_id/sha256`.
+    pub after: Option<String>,
+    /// Page size (at most 100).
+    pub limit: u32,
+    /// When sent, Unix seconds.
+    pub sent_at: i64,
+}
+
+impl Document for SearchRequestV1 {
+    const KIND: &'static str = "federation/catalogue-search/v1";
+}
+
+/// The answer to [`SearchRequestV1`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResponseV1 {
+    /// Matching entries, ordered by `dataset_id/sha256`.
+    pub entries: Vec<DatasetEntryV1>,
+    /// Whether more entries follow the last one.
+    pub more: bool,
+}
+
+/// The consumer's node asks the provider's node for a delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferRequestV1 {
+    /// Transfer id, derived by the consumer's node from the consumer and its request id.
+    pub transfer_id: String,
+    /// Consumer organisation id.
+    pub consumer: String,
+    /// Provider organisation id.
+    pub provider: String,
+    /// Dataset id.
+    pub dataset_id: String,
+    /// Version.
+    pub sha256: String,
+    /// Purpose.
+    pub purpose: String,
+    /// X25519 public key (hex) to encrypt to.
+    pub consumer_hpke_key: String,
+    /// When requested, Unix seconds.
+    pub requested_at: i64,
+}
+
+impl Document for TransferRequestV1 {
+    const KIND: &'static str = "federation/transfer-request/v1";
+}
+
+/// The provider's node accepted a request for review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferAcceptedV1 {
+    /// Transfer id.
+    pub transfer_id: String,
+    /// Status on the provider's node.
+    pub status: String,
+}
+
+/// The provider's node tells the consumer's node that a request was denied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferDeniedV1 {
+    /// Transfer id.
+    pub transfer_id: String,
+    /// Reason given.
+    pub reason: String,
+    /// When decided, Unix seconds.
+    pub decided_at: i64,
+}
+
+impl Document for TransferDeniedV1 {
+    const KIND: &'static str = "federation/transfer-denied/v1";
+}
+
+/// Error body of federation endpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FederationErrorV1 {
+    /// Field at fault, if any.
+    pub field: Option<String>,
+    /// Reason.
+    pub reason: String,
+}

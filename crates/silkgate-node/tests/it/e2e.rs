@@ -1,0 +1,213 @@
+//! Three states end to end: register, publish, federated search with pagination, request,
+//! approve, deliver, decrypt, receipt; both nodes' event histories.
+
+use std::time::Duration;
+
+use silkgate_model::{DeliveryReceipt, Signed, Visibility};
+
+use crate::harness::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_states_publish_search_request_approve_deliver_decrypt_receipt() {
+    let fed = federation(&["KZ", "CN", "RU"]).await;
+    let kz = org(&fed, "KZ", "Steppe Grain Exporters").await;
+    let cn = org(&fed, "CN", "Silk Road Logistics").await;
+    let ru = org(&fed, "RU", "Volga Customs Analytics").await;
+
+    // KZ publishes three datasets: two for the federation, one for CN only; RU publishes one
+    // national dataset nobody abroad may see.
+    let (grain, grain_bytes) = publish(
+        &kz,
+        "grain-exports-2025",
+        "Grain exports 2025",
+        Visibility::Federation,
+    )
+    .await;
+    publish(
+        &kz,
+        "rail-freight-2025",
+        "Rail freight 2025",
+        Visibility::Federation,
+    )
+    .await;
+    publish(
+        &kz,
+        "cn-only-tariffs",
+        "Tariff lines for CN",
+        Visibility::States {
+            states: vec!["CN".parse().unwrap()],
+        },
+    )
+    .await;
+    publish(
+        &ru,
+        "ru-internal",
+        "Internal statistics",
+        Visibility::National,
+    )
+    .await;
+    assert_eq!(grain.state, "KZ");
+    assert_eq!(grain.size, grain_bytes.len() as u64);
+
+    // CN pages through the federated catalogue, two entries at a time.
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut q = vec![("limit", "2".to_owned())];
+        if let Some(t) = &token {
+            q.push(("page_token", t.clone()));
+        }
+        let page = cn.client.catalogue(&q).await.unwrap();
+        assert!(page.unreachable.is_empty(), "{:?}", page.unreachable);
+        assert!(page.items.len() <= 2);
+        pages += 1;
+        seen.extend(
+            page.items
+                .iter()
+                .map(|d| format!("{}:{}", d.state, d.dataset_id)),
+        );
+        match page.next_page_token {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![
+            "KZ:cn-only-tariffs",
+            "KZ:grain-exports-2025",
+            "KZ:rail-freight-2025"
+        ]
+    );
+    assert_eq!(pages, 2);
+    // RU sees KZ's federation entries but not the CN-only one; filters apply on the server.
+    let page = ru
+        .client
+        .catalogue(&[("state", "KZ".into()), ("q", "GRAIN".into())])
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].dataset_id, "grain-exports-2025");
+    let page = ru
+        .client
+        .catalogue(&[("state", "KZ".into())])
+        .await
+        .unwrap();
+    assert!(page.items.iter().all(|d| d.dataset_id != "cn-only-tariffs"));
+    let page = kz
+        .client
+        .catalogue(&[("sector", "finance".into())])
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+
+    // CN requests grain; KZ's provider sees it awaiting decision with the review report.
+    let t = request(&cn, &kz, &grain, "req-grain-1").await;
+    assert_eq!(t.status, "awaiting-decision");
+    let incoming = kz.client.transfers("provider").await.unwrap();
+    assert_eq!(incoming.len(), 1);
+    assert_eq!(incoming[0].id, t.id);
+    let report = incoming[0].report.clone().unwrap();
+    assert_eq!(report["review"]["sha256"], grain.sha256);
+    assert_eq!(report["review"]["size"], grain.size);
+
+    // A repeated request id returns the first answer, and creates nothing new.
+    let again = request(&cn, &kz, &grain, "req-grain-1").await;
+    assert_eq!(again.id, t.id);
+    assert_eq!(kz.client.transfers("provider").await.unwrap().len(), 1);
+
+    kz.client.decide(&t.id, &approve("decide-1")).await.unwrap();
+    let done = cn
+        .client
+        .wait_final(&t.id, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(done.status, "delivered");
+
+    // CN fetches, verifies and decrypts.
+    let mut out = Vec::new();
+    let got = cn
+        .client
+        .fetch_delivery(&t.id, &cn.creds.hpke_private_key, &mut out, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(out, grain_bytes);
+    assert_eq!(got.manifest.dataset_sha256, grain.sha256);
+    assert_eq!(got.manifest.provider_node, "node-kz");
+
+    // KZ holds CN's signed receipt, which verifies under CN's key from the trust list.
+    let kz_view = kz
+        .client
+        .wait_final(&t.id, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(kz_view.status, "delivered");
+    let receipt: Signed<DeliveryReceipt> =
+        serde_json::from_value(kz_view.receipt.unwrap()).unwrap();
+    let trust = kz.client.trust_list().await.unwrap();
+    let cn_key =
+        silkgate_node::parse_verifying_key(&trust.document.node("node-cn").unwrap().signing_key)
+            .unwrap();
+    assert_eq!(receipt.verify(&cn_key).unwrap().transfer_id, t.id);
+
+    // Both nodes' histories.
+    let kinds = |events: Vec<silkgate_node::api_types::EventView>| {
+        events.into_iter().map(|e| e.kind).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kinds(kz.client.transfer_events(&t.id).await.unwrap()),
+        [
+            "transfer.received",
+            "transfer.reviewed",
+            "transfer.decided",
+            "transfer.sealed",
+            "transfer.receipted"
+        ]
+    );
+    assert_eq!(
+        kinds(cn.client.transfer_events(&t.id).await.unwrap()),
+        ["transfer.requested", "transfer.delivery-received"]
+    );
+    // The operator's stream has every event in order without gaps.
+    let all = fed
+        .fed
+        .node("KZ")
+        .operator()
+        .unwrap()
+        .events(0, 1000)
+        .await
+        .unwrap();
+    assert!(all.windows(2).all(|w| w[1].seq == w[0].seq + 1));
+    assert!(all.iter().any(|e| e.kind == "dataset.published"));
+    assert!(all.iter().any(|e| e.kind == "organisation.registered"));
+
+    // Metrics count the delivery by state pair.
+    let metrics = fed.fed.node("KZ").running.state.metrics().render();
+    assert!(
+        metrics.contains(r#"silkgate_transfers_total{pair="KZ->CN",outcome="delivered"} 1"#),
+        "{metrics}"
+    );
+
+    // A denial travels back to the consumer's node.
+    let t2 = request(&ru, &kz, &grain, "req-grain-ru").await;
+    kz.client
+        .decide(
+            &t2.id,
+            &silkgate_node::api_types::DecisionRequest {
+                request_id: "deny-1".into(),
+                approve: false,
+                reason: Some("no agreement in force".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let denied = ru
+        .client
+        .wait_final(&t2.id, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(denied.status, "denied");
+    assert_eq!(denied.reason.as_deref(), Some("no agreement in force"));
+    fed.fed.shutdown();
+}

@@ -1,0 +1,111 @@
+//! Shared set-up: a federation of nodes in a temporary directory, organisations, datasets.
+
+use silkgate_model::{Sector, StateCode, Visibility};
+use silkgate_node::api_types::{
+    DatasetView, DecisionRequest, PublishMetadata, TransferRequest, TransferView,
+};
+use silkgate_node::client::{CredentialFile, OrgClient};
+use silkgate_node::local::{LocalFederation, synthetic_trade_csv};
+
+pub struct Fed {
+    pub fed: LocalFederation,
+    pub _dir: tempfile::TempDir,
+}
+
+pub async fn federation(states: &[&str]) -> Fed {
+    let dir = tempfile::tempdir().unwrap();
+    let states: Vec<StateCode> = states.iter().map(|s| s.parse().unwrap()).collect();
+    let fed = LocalFederation::start(dir.path(), &states, Default::default())
+        .await
+        .unwrap();
+    Fed { fed, _dir: dir }
+}
+
+pub struct Org {
+    pub client: OrgClient,
+    pub creds: CredentialFile,
+}
+
+impl Org {
+    pub fn id(&self) -> String {
+        self.creds.credentials.organisation.id.clone()
+    }
+}
+
+pub async fn org(fed: &Fed, state: &str, name: &str) -> Org {
+    let (client, creds) = fed
+        .fed
+        .node(state)
+        .register(
+            &format!("reg-{}-{}", state.to_lowercase(), name.replace(' ', "-")),
+            name,
+            Sector::Trade,
+        )
+        .await
+        .unwrap();
+    Org { client, creds }
+}
+
+pub fn meta(
+    request_id: &str,
+    dataset_id: &str,
+    title: &str,
+    visibility: Visibility,
+) -> (PublishMetadata, Vec<u8>) {
+    let (schema, payload) = synthetic_trade_csv(50, dataset_id.len() as u64);
+    (
+        PublishMetadata {
+            request_id: request_id.into(),
+            dataset_id: dataset_id.into(),
+            title: title.into(),
+            description: "Synthetic customs declarations".into(),
+            sector: "trade".into(),
+            format: "csv".into(),
+            schema,
+            visibility,
+        },
+        payload,
+    )
+}
+
+pub async fn publish(
+    org: &Org,
+    dataset_id: &str,
+    title: &str,
+    visibility: Visibility,
+) -> (DatasetView, Vec<u8>) {
+    let (m, payload) = meta(&format!("pub-{dataset_id}"), dataset_id, title, visibility);
+    let view = org
+        .client
+        .publish(&m, payload.clone().into())
+        .await
+        .unwrap();
+    (view, payload)
+}
+
+pub async fn request(
+    consumer: &Org,
+    provider: &Org,
+    d: &DatasetView,
+    request_id: &str,
+) -> TransferView {
+    consumer
+        .client
+        .request_transfer(&TransferRequest {
+            request_id: request_id.into(),
+            provider: provider.id(),
+            dataset_id: d.dataset_id.clone(),
+            sha256: d.sha256.clone(),
+            purpose: "customs risk analysis".into(),
+        })
+        .await
+        .unwrap()
+}
+
+pub fn approve(request_id: &str) -> DecisionRequest {
+    DecisionRequest {
+        request_id: request_id.into(),
+        approve: true,
+        reason: None,
+    }
+}

@@ -1,0 +1,7 @@
+//! Node integration tests: several nodes in one process on port 0, talking over real
+//! mutual TLS on loopback.
+
+mod bad_input;
+mod e2e;
+mod harness;
+mod security;
