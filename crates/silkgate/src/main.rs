@@ -19,6 +19,13 @@ struct Cli {
 enum Command {
     /// Run ten national nodes on loopback and a scripted cross-border scenario.
     Demo(cmd::demo::DemoArgs),
+    /// Create a national node: keys, CA, TLS certificate, configuration.
+    Init(cmd::init::InitArgs),
+    /// Run a national node from its directory.
+    Node(cmd::node::NodeArgs),
+    /// Organisation client commands: publish, catalogue, request, approve, fetch, ...
+    #[command(subcommand)]
+    Org(cmd::org::OrgCommand),
     /// Check transfer facts against the member states' rule packs.
     #[command(subcommand)]
     Policy(cmd::policy::PolicyCommand),
@@ -33,10 +40,24 @@ enum Command {
     Trace(cmd::trace::TraceArgs),
 }
 
+/// Logs to stderr, filtered by `RUST_LOG` (default: warnings only, so demo output stays
+/// readable).
+pub(crate) fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Init(args) => cmd::init::run(args),
+        Command::Node(args) => cmd::node::run(args),
+        Command::Org(c) => cmd::org::run(c),
         Command::Policy(c) => cmd::policy::run(c),
         Command::Scan(args) => cmd::scan::run_scan(args),
         Command::Deidentify(args) => cmd::scan::run_deidentify(args),

@@ -1,12 +1,329 @@
-//! `silkgate demo`.
+//! `silkgate demo`: ten national nodes on loopback in one process and a scripted scenario of
+//! cross-border transfers, printed step by step.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use silkgate_model::{MEMBER_STATES, Sector, Visibility};
+use silkgate_node::api_types::{DatasetView, DecisionRequest, PublishMetadata, TransferRequest};
+use silkgate_node::client::{CredentialFile, OrgClient};
+use silkgate_node::local::{LocalFederation, synthetic_trade_csv};
 
 /// Arguments of `silkgate demo`.
 #[derive(Debug, clap::Args)]
-pub struct DemoArgs {}
+pub struct DemoArgs {
+    /// Run the scenario once and exit (0 on success); without it the nodes keep serving.
+    #[arg(long)]
+    pub once: bool,
+    /// Root directory of the nodes' data (reused on the next start).
+    #[arg(long, default_value = "silkgate-demo")]
+    pub dir: PathBuf,
+}
+
+/// A sample organisation: state, name, sector.
+const ORGS: &[(&str, &str, Sector)] = &[
+    ("KZ", "Steppe Grain Exporters", Sector::Trade),
+    ("CN", "Silk Road Logistics", Sector::Trade),
+    ("RU", "Volga Investment Partners", Sector::Investment),
+    ("IN", "Deccan Payments Bureau", Sector::Finance),
+    ("UZ", "Fergana Textile Cluster", Sector::Trade),
+    ("PK", "Indus Patent Services", Sector::IntellectualProperty),
+    ("KG", "Tian Shan Freight", Sector::Trade),
+    ("BY", "Minsk Machinery Works", Sector::Investment),
+    ("TJ", "Pamir Energy Trading", Sector::Other),
+    ("IR", "Caspian Shipping Lines", Sector::Trade),
+];
+
+/// Scripted transfers: (provider state, dataset id, consumer state).
+const SCENARIO: &[(&str, &str, &str)] = &[
+    ("KZ", "kz-grain-exports", "CN"),
+    ("CN", "cn-container-traffic", "RU"),
+    ("IN", "in-cross-border-payments", "UZ"),
+    ("PK", "pk-patent-filings", "KG"),
+    ("BY", "by-machinery-orders", "TJ"),
+    ("IR", "ir-caspian-shipping", "KZ"),
+];
+
+struct DemoOrg {
+    client: OrgClient,
+    creds: CredentialFile,
+}
+
+async fn org(
+    fed: &LocalFederation,
+    root: &Path,
+    state: &str,
+    name: &str,
+    sector: Sector,
+) -> anyhow::Result<DemoOrg> {
+    // The credential (with the organisation's private key) is kept under the demo root so a
+    // restart reuses the same organisation instead of registering a new one.
+    let path = root
+        .join("orgs")
+        .join(format!("{}.json", state.to_lowercase()));
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let creds: CredentialFile = serde_json::from_str(&text)?;
+        let mut creds = creds;
+        creds.credentials.node_url = fed.node(state).url.clone();
+        return Ok(DemoOrg {
+            client: OrgClient::from_credentials(&creds)?,
+            creds,
+        });
+    }
+    let (client, creds) = fed
+        .node(state)
+        .register(&format!("demo-org-{}", state.to_lowercase()), name, sector)
+        .await?;
+    std::fs::create_dir_all(path.parent().expect("has a parent"))?;
+    std::fs::write(&path, serde_json::to_vec_pretty(&creds)?)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(DemoOrg { client, creds })
+}
+
+fn spinner(mp: &MultiProgress, msg: String) -> ProgressBar {
+    let pb = mp.add(ProgressBar::new_spinner());
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg}").expect("static template is valid"),
+    );
+    pb.set_message(msg);
+    pb.enable_steady_tick(Duration::from_millis(100));
+    pb
+}
 
 /// Runs the subcommand.
-pub fn run(_args: DemoArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`silkgate demo` is not built yet")
+pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    crate::init_tracing();
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(run_async(args))
+}
+
+async fn run_async(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let root = &args.dir;
+    println!(
+        "Silkgate demo: one national node per SCO member state, data under {}/",
+        root.display()
+    );
+    let fed = LocalFederation::start(root, &MEMBER_STATES, Default::default())
+        .await
+        .context("starting the nodes")?;
+    println!(
+        "  trust list version {} signed by the committee key, naming {} nodes",
+        fed.trust_list_version,
+        fed.nodes.len()
+    );
+    for (state, node) in &fed.nodes {
+        println!("  {state}  {}  ({})", node.url, node.dir.display());
+    }
+
+    println!("\nRegistering sample organisations (client certificate + API token each):");
+    let mut orgs = std::collections::BTreeMap::new();
+    for (state, name, sector) in ORGS {
+        let o = org(&fed, root, state, name, *sector)
+            .await
+            .with_context(|| format!("registering {name}"))?;
+        println!(
+            "  {state}  {:<28} {:<22} {}",
+            name,
+            sector.as_str(),
+            o.creds.credentials.organisation.id
+        );
+        orgs.insert(*state, o);
+    }
+
+    println!("\nPublishing synthetic datasets (generated customs-style rows, no persons):");
+    let mut datasets: std::collections::BTreeMap<&str, (DatasetView, Vec<u8>)> = Default::default();
+    for (i, (provider, dataset_id, _)) in SCENARIO.iter().enumerate() {
+        let (schema, payload) = synthetic_trade_csv(200 + 150 * i, i as u64 + 1);
+        let meta = PublishMetadata {
+            request_id: format!("demo-publish-{dataset_id}"),
+            dataset_id: (*dataset_id).into(),
+            title: dataset_id.replace('-', " "),
+            description: "Synthetic sample data generated by the demo".into(),
+            sector: "trade".into(),
+            format: "csv".into(),
+            schema,
+            visibility: Visibility::Federation,
+        };
+        let view = orgs[provider]
+            .client
+            .publish(&meta, payload.clone().into())
+            .await
+            .with_context(|| format!("publishing {dataset_id}"))?;
+        println!(
+            "  {provider}  {:<26} {:>8} bytes  sha256 {}",
+            view.dataset_id,
+            view.size,
+            &view.sha256[..16]
+        );
+        datasets.insert(dataset_id, (view, payload));
+    }
+
+    let page = orgs["UZ"]
+        .client
+        .catalogue(&[("limit", "4".into())])
+        .await?;
+    println!(
+        "\nFederated catalogue as seen from UZ (first page of 4, filtered and paged on each node): {}{}",
+        page.items
+            .iter()
+            .map(|d| format!("{}:{}", d.state, d.dataset_id))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if page.next_page_token.is_some() {
+            ", ..."
+        } else {
+            ""
+        }
+    );
+
+    let run = fed.trust_list_version;
+    println!(
+        "\nScripted transfers (run {run}): request -> review -> provider approves -> encrypt (HPKE) -> deliver -> signed receipt -> decrypt"
+    );
+    let mp = MultiProgress::new();
+    let mut tasks = Vec::new();
+    for (provider, dataset_id, consumer) in SCENARIO {
+        let p = &orgs[provider];
+        let c = &orgs[consumer];
+        let (view, payload) = datasets[dataset_id].clone();
+        let pb = spinner(
+            &mp,
+            format!("{provider} -> {consumer}  {dataset_id}: requesting"),
+        );
+        let (pc, cc) = (p.client.clone(), c.client.clone());
+        let provider_id = p.creds.credentials.organisation.id.clone();
+        let key = c.creds.hpke_private_key.clone();
+        let label = format!("{provider} -> {consumer}  {dataset_id:<26}");
+        let mp = mp.clone();
+        tasks.push(tokio::spawn(async move {
+            let t0 = Instant::now();
+            let req = TransferRequest {
+                request_id: format!("demo-run{run}-{dataset_id}"),
+                provider: provider_id,
+                dataset_id: view.dataset_id.clone(),
+                sha256: view.sha256.clone(),
+                purpose: "demo: customs and trade statistics exchange".into(),
+            };
+            let t = cc.request_transfer(&req).await?;
+            // Asking again with the same request id returns the first answer.
+            let again = cc.request_transfer(&req).await?;
+            anyhow::ensure!(again.id == t.id, "a repeated request created a second transfer");
+            pb.set_message(format!("{label}: reviewed on the provider's node, awaiting approval"));
+            pc.decide(&t.id, &DecisionRequest { request_id: format!("demo-approve-{}", t.id), approve: true, reason: None }).await?;
+            pb.set_message(format!("{label}: approved; encrypting and delivering"));
+            cc.wait_final(&t.id, Duration::from_secs(30)).await?;
+            let mut out = Vec::new();
+            let got = cc.fetch_delivery(&t.id, &key, &mut out, |_, _| {}).await?;
+            anyhow::ensure!(out == payload, "decrypted bytes differ from the published dataset");
+            let pv = pc.wait_final(&t.id, Duration::from_secs(30)).await?;
+            anyhow::ensure!(pv.receipt.is_some(), "provider holds no receipt");
+            pb.finish_and_clear();
+            // Printed through the progress display so the line stays when bars redraw, and
+            // also appears when the output is not a terminal (bars are hidden then).
+            mp.suspend(|| {
+                println!(
+                    "  {label}: delivered {} bytes, signature and SHA-256 verified, receipt held by provider ({} ms)",
+                    got.size,
+                    t0.elapsed().as_millis()
+                )
+            });
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    let mut failures = 0;
+    for t in tasks {
+        if let Err(e) = t.await? {
+            failures += 1;
+            eprintln!("transfer failed: {e:#}");
+        }
+    }
+
+    // One refusal: the provider denies, the consumer's node learns it.
+    let (view, _) = &datasets["kz-grain-exports"];
+    let t = orgs["RU"]
+        .client
+        .request_transfer(&TransferRequest {
+            request_id: format!("demo-run{run}-denied"),
+            provider: orgs["KZ"].creds.credentials.organisation.id.clone(),
+            dataset_id: view.dataset_id.clone(),
+            sha256: view.sha256.clone(),
+            purpose: "demo: a request the provider refuses".into(),
+        })
+        .await?;
+    orgs["KZ"]
+        .client
+        .decide(
+            &t.id,
+            &DecisionRequest {
+                request_id: format!("demo-deny-{}", t.id),
+                approve: false,
+                reason: Some("no data-sharing agreement in force".into()),
+            },
+        )
+        .await?;
+    let denied = orgs["RU"]
+        .client
+        .wait_final(&t.id, Duration::from_secs(30))
+        .await?;
+    println!(
+        "  KZ -> RU  kz-grain-exports: {} ({})",
+        denied.status,
+        denied.reason.unwrap_or_default()
+    );
+    if denied.status != "denied" {
+        failures += 1;
+    }
+
+    let kz_events = fed.node("KZ").operator()?.events(0, 1000).await?;
+    println!("\nKZ node event stream: {} events, e.g.", kz_events.len());
+    for e in kz_events.iter().rev().take(5).rev() {
+        println!("  #{:<4} {:<26} {}", e.seq, e.kind, e.subject);
+    }
+    println!(
+        "\nFinished in {:.1} s: {} transfers delivered, {} failed.",
+        started.elapsed().as_secs_f64(),
+        SCENARIO.len() as i32 - failures.min(SCENARIO.len() as i32),
+        failures
+    );
+
+    if args.once {
+        fed.shutdown();
+        return Ok(if failures == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    println!("\nThe nodes keep serving. Try, for instance:");
+    let kz = fed.node("KZ");
+    println!(
+        "  curl --cacert {}/ca.crt {}/healthz",
+        kz.dir.display(),
+        kz.url
+    );
+    println!(
+        "  curl --cacert {}/ca.crt {}/openapi.json",
+        kz.dir.display(),
+        kz.url
+    );
+    println!(
+        "  silkgate org catalogue --cred {}/orgs/cn.json",
+        root.display()
+    );
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await?;
+    fed.shutdown();
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
