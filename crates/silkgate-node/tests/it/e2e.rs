@@ -211,3 +211,74 @@ async fn three_states_publish_search_request_approve_deliver_decrypt_receipt() {
     assert_eq!(denied.reason.as_deref(), Some("no agreement in force"));
     fed.fed.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_metrics_and_openapi_are_served() {
+    let fed = federation(&["UZ"]).await;
+    let node = fed.fed.node("UZ");
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls(
+            silkgate_node::tls::org_client_config(&node.ca_cert_pem, None).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let health: serde_json::Value = http
+        .get(format!("{}/healthz", node.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["state"], "UZ");
+    let doc: serde_json::Value = http
+        .get(format!("{}/openapi.json", node.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    for path in [
+        "/api/v1/datasets",
+        "/api/v1/catalogue",
+        "/api/v1/transfers/{id}/decision",
+        "/api/v1/transfers/{id}/payload",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["schemas"].get("TransferView").is_some());
+    // Unauthenticated API calls are refused.
+    let resp = http
+        .get(format!("{}/api/v1/transfers?role=consumer", node.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let text = http
+        .get(format!("{}/metrics", node.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("# TYPE silkgate_http_requests_total counter"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"silkgate_http_requests_total{class="api",status="4xx"} 1"#),
+        "{text}"
+    );
+    fed.fed.shutdown();
+}
