@@ -1,0 +1,7 @@
+//! Integration tests of silkgate-log: one binary, one module per feature (STYLE.md item 9).
+
+mod common;
+mod log;
+mod receipt;
+mod vectors;
+mod witness;
