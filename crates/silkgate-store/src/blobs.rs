@@ -126,10 +126,17 @@ impl Blobs {
         key: &str,
     ) -> Result<BoxStream<'static, Result<Bytes, StoreError>>, StoreError> {
         let got = self.store.get(&ObjectPath::from(key)).await?;
-        Ok(got
-            .into_stream()
-            .map(|r| r.map_err(StoreError::from))
-            .boxed())
+        match got.payload {
+            // object_store streams local files in 8 KiB pieces, one blocking task each; large
+            // payloads move several times faster in 1 MiB reads on one blocking thread.
+            object_store::GetResultPayload::File(file, _) if got.range.start == 0 => {
+                Ok(file_stream(file))
+            }
+            _ => Ok(got
+                .into_stream()
+                .map(|r| r.map_err(StoreError::from))
+                .boxed()),
+        }
     }
 
     /// Keys under a prefix (for tests checking that nothing was left behind).
@@ -146,6 +153,46 @@ impl Blobs {
         out.sort();
         Ok(out)
     }
+}
+
+/// Size of each read of a local blob file.
+const READ_CHUNK: usize = 1024 * 1024;
+
+fn file_stream(mut file: std::fs::File) -> BoxStream<'static, Result<Bytes, StoreError>> {
+    use std::io::Read as _;
+    // Two chunks in flight at most: memory stays bounded whatever the blob size.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, StoreError>>(2);
+    tokio::task::spawn_blocking(move || {
+        loop {
+            let mut buf = vec![0u8; READ_CHUNK];
+            let mut filled = 0;
+            while filled < READ_CHUNK {
+                match file.read(&mut buf[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(StoreError::Io {
+                            path: "blob".into(),
+                            source: e,
+                        }));
+                        return;
+                    }
+                }
+            }
+            if filled == 0 {
+                return;
+            }
+            buf.truncate(filled);
+            if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                return;
+            }
+        }
+    });
+    futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+    .boxed()
 }
 
 impl BlobWriter {

@@ -114,8 +114,8 @@ async fn killing_the_provider_during_delivery_then_restarting_delivers_exactly_o
     identity::write_trust_list(&kz_dir, &list).unwrap();
     identity::write_trust_list(&cn_dir, &list).unwrap();
 
-    // The provider's node sends slowly (5 ms per 8 KiB piece) so the kill lands mid-stream.
-    let kz_proc = start(&kz_dir, Some(5));
+    // The provider's node sends slowly (300 ms per 1 MiB piece) so the kill lands mid-stream.
+    let kz_proc = start(&kz_dir, Some(300));
     let _cn_proc = start(&cn_dir, None);
     let (kz_op, cn_op) = (operator(&kz_dir).await, operator(&cn_dir).await);
     let (kz, _) = register(&kz_op, "provider").await;

@@ -1,0 +1,330 @@
+//! Transfer benchmarks (run with `cargo bench -p silkgate --bench transfer`; figures go in
+//! docs/benchmarks.md):
+//!
+//! 1. throughput of a 1 GiB dataset between two node processes on loopback (approval to
+//!    receipt: review was done at request time; this is encrypt + send + verify + receipt),
+//!    next to a plain `curl` download of the same number of bytes over TLS from the same
+//!    machine, and the peak resident memory (VmHWM) of both node processes;
+//! 2. small-transfer latency: request to receipt for a 10 KiB payload with automated
+//!    approval, p50 and p99 over 1,000 transfers.
+//!
+//! `SILKGATE_BENCH_GIB` changes the large payload size (default 1), `SILKGATE_BENCH_SMALL_N`
+//! the number of small transfers (default 1000).
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use silkgate_model::{TrustList, Visibility};
+use silkgate_node::api_types::{
+    DecisionRequest, PublishMetadata, RegisterOrganisationRequest, TransferRequest,
+};
+use silkgate_node::client::{CredentialFile, OrgClient};
+use silkgate_node::identity::{self, InitOptions, files};
+
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+async fn operator(dir: &Path) -> OrgClient {
+    let id = identity::load_identity(dir).unwrap();
+    let token = std::fs::read_to_string(dir.join(files::OPERATOR_TOKEN)).unwrap();
+    let client =
+        OrgClient::new(&id.config.public_url, &id.ca_cert_pem, token.trim(), None).unwrap();
+    while client.trust_list().await.is_err() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    client
+}
+
+async fn register(op: &OrgClient, name: &str) -> (OrgClient, CredentialFile) {
+    let (sk, pk) = silkgate_node::payload_crypto::generate_keypair();
+    let creds = op
+        .register_organisation(&RegisterOrganisationRequest {
+            request_id: format!("bench-{name}"),
+            name: name.into(),
+            registration_number: "1".into(),
+            sector: "trade".into(),
+            contact: "dpo@example.org".into(),
+            hpke_public_key: pk,
+        })
+        .await
+        .unwrap();
+    let file = CredentialFile {
+        credentials: creds,
+        hpke_private_key: sk,
+    };
+    (OrgClient::from_credentials(&file).unwrap(), file)
+}
+
+async fn wait_delivered(client: &OrgClient, id: &str) {
+    loop {
+        if client.transfer(id).await.unwrap().status == "delivered" {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+#[tokio::main]
+async fn main() {
+    let gib: u64 = std::env::var("SILKGATE_BENCH_GIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let small_n: usize = std::env::var("SILKGATE_BENCH_SMALL_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let root = tempfile::tempdir().unwrap();
+    let committee = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+    let mut entries = Vec::new();
+    for state in ["KZ", "CN"] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let id = identity::init_node(&InitOptions {
+            state: state.parse().unwrap(),
+            dir: root.path().join(state),
+            listen: format!("127.0.0.1:{port}"),
+            public_url: Some(format!("https://127.0.0.1:{port}")),
+            committee_key: Some(committee.verifying_key()),
+        })
+        .unwrap();
+        entries.push(id.trusted_node());
+    }
+    let list = identity::sign_trust_list(
+        TrustList {
+            version: 1,
+            issued_at: 0,
+            nodes: entries,
+        },
+        &committee,
+    )
+    .unwrap();
+    let (kz_dir, cn_dir) = (root.path().join("KZ"), root.path().join("CN"));
+    identity::write_trust_list(&kz_dir, &list).unwrap();
+    identity::write_trust_list(&cn_dir, &list).unwrap();
+    let spawn = |dir: &Path| {
+        Proc(
+            Command::new(env!("CARGO_BIN_EXE_silkgate"))
+                .arg("node")
+                .arg("--dir")
+                .arg(dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let kz_proc = spawn(&kz_dir);
+    let cn_proc = spawn(&cn_dir);
+    let (kz_op, cn_op) = (operator(&kz_dir).await, operator(&cn_dir).await);
+    let (kz, kz_file) = register(&kz_op, "provider").await;
+    let (cn, cn_file) = register(&cn_op, "consumer").await;
+    let provider_id = kz_file.credentials.organisation.id.clone();
+
+    // ---- 1. large transfer ----
+    let file = root.path().join("big.csv");
+    let target = gib * 1024 * 1024 * 1024;
+    {
+        let mut f =
+            std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&file).unwrap());
+        let (schema, block) = silkgate_node::local::synthetic_trade_csv(20_000, 3);
+        let header_len = block.iter().position(|&b| b == b'\n').unwrap() + 1;
+        f.write_all(&block[..header_len]).unwrap();
+        let body = &block[header_len..];
+        let mut written = header_len as u64;
+        while written + body.len() as u64 <= target {
+            f.write_all(body).unwrap();
+            written += body.len() as u64;
+        }
+        f.flush().unwrap();
+        drop(schema);
+    }
+    let size = std::fs::metadata(&file).unwrap().len();
+    let (schema, _) = silkgate_node::local::synthetic_trade_csv(1, 0);
+    let t_upload = Instant::now();
+    let stream = tokio_util::io::ReaderStream::with_capacity(
+        tokio::fs::File::open(&file).await.unwrap(),
+        1 << 20,
+    );
+    let big = kz
+        .publish(
+            &PublishMetadata {
+                request_id: "bench-big".into(),
+                dataset_id: "bench-big".into(),
+                title: "Benchmark payload".into(),
+                description: String::new(),
+                sector: "trade".into(),
+                format: "csv".into(),
+                schema: schema.clone(),
+                visibility: Visibility::Federation,
+            },
+            reqwest::Body::wrap_stream(stream),
+        )
+        .await
+        .unwrap();
+    let upload_s = t_upload.elapsed().as_secs_f64();
+    let t_req = Instant::now();
+    let t = cn
+        .request_transfer(&TransferRequest {
+            request_id: "bench-big-1".into(),
+            provider: provider_id.clone(),
+            dataset_id: big.dataset_id.clone(),
+            sha256: big.sha256.clone(),
+            purpose: "benchmark".into(),
+        })
+        .await
+        .unwrap();
+    let review_s = t_req.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    kz.decide(
+        &t.id,
+        &DecisionRequest {
+            request_id: "bench-big-ok".into(),
+            approve: true,
+            reason: None,
+        },
+    )
+    .await
+    .unwrap();
+    wait_delivered(&cn, &t.id).await;
+    let transfer_s = t0.elapsed().as_secs_f64();
+    let rss_kz = peak_rss_mib(kz_proc.0.id());
+    let rss_cn = peak_rss_mib(cn_proc.0.id());
+
+    // Plain TLS download of the same bytes (the encrypted delivery, ~the same size) by curl
+    // from the consumer's node, and a client-side fetch + decrypt for reference.
+    let cn_id = identity::load_identity(&cn_dir).unwrap();
+    let ca = cn_dir.join("ca.crt");
+    let curl_s = {
+        let token = &cn_file.credentials.api_token;
+        let started = Instant::now();
+        let out = Command::new("curl")
+            .args(["-sS", "--fail", "-o", "/dev/null", "--cacert"])
+            .arg(&ca)
+            .arg("-H")
+            .arg(format!("Authorization: Bearer {token}"))
+            .arg(format!(
+                "{}/api/v1/transfers/{}/payload",
+                cn_id.config.public_url, t.id
+            ))
+            .status()
+            .expect("curl is installed");
+        assert!(out.success(), "curl failed");
+        started.elapsed().as_secs_f64()
+    };
+    let gib_f = size as f64 / (1024.0 * 1024.0 * 1024.0);
+    println!("large transfer: {size} bytes ({gib_f:.2} GiB)");
+    println!(
+        "  publish (upload, hash, format check): {upload_s:.2} s, {:.0} MiB/s",
+        size as f64 / 1048576.0 / upload_s
+    );
+    println!("  request incl. content review on the provider: {review_s:.2} s");
+    println!(
+        "  approval to receipt (encrypt, send, verify, receipt): {transfer_s:.2} s, {:.0} MiB/s",
+        size as f64 / 1048576.0 / transfer_s
+    );
+    println!(
+        "  curl over TLS of the same-size encrypted file: {curl_s:.2} s, {:.0} MiB/s",
+        size as f64 / 1048576.0 / curl_s
+    );
+    println!("  ratio silkgate/curl: {:.2}", curl_s / transfer_s);
+    println!("  peak RSS: provider node {rss_kz:.0} MiB, consumer node {rss_cn:.0} MiB");
+
+    // ---- 2. small transfers ----
+    let (schema, small) = silkgate_node::local::synthetic_trade_csv(200, 9);
+    let small = small[..small
+        .iter()
+        .take(10 * 1024)
+        .rposition(|&b| b == b'\n')
+        .unwrap()
+        + 1]
+        .to_vec();
+    let d = kz
+        .publish(
+            &PublishMetadata {
+                request_id: "bench-small".into(),
+                dataset_id: "bench-small".into(),
+                title: "10 KiB".into(),
+                description: String::new(),
+                sector: "trade".into(),
+                format: "csv".into(),
+                schema,
+                visibility: Visibility::Federation,
+            },
+            small.clone().into(),
+        )
+        .await
+        .unwrap();
+    let mut lat = Vec::with_capacity(small_n);
+    let all = Instant::now();
+    for i in 0..small_n {
+        let t0 = Instant::now();
+        let t = cn
+            .request_transfer(&TransferRequest {
+                request_id: format!("small-{i}"),
+                provider: provider_id.clone(),
+                dataset_id: d.dataset_id.clone(),
+                sha256: d.sha256.clone(),
+                purpose: "benchmark".into(),
+            })
+            .await
+            .unwrap();
+        kz.decide(
+            &t.id,
+            &DecisionRequest {
+                request_id: format!("small-ok-{i}"),
+                approve: true,
+                reason: None,
+            },
+        )
+        .await
+        .unwrap();
+        wait_delivered(&cn, &t.id).await;
+        lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    let total = all.elapsed().as_secs_f64();
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "small transfers: {} x {} bytes, request to receipt (automated approval)",
+        small_n,
+        small.len()
+    );
+    println!(
+        "  p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {:.0} transfers/s sequential",
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        lat[lat.len() - 1],
+        small_n as f64 / total
+    );
+    println!(
+        "  peak RSS after all: provider node {:.0} MiB, consumer node {:.0} MiB",
+        peak_rss_mib(kz_proc.0.id()),
+        peak_rss_mib(cn_proc.0.id())
+    );
+}
