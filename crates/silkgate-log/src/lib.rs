@@ -37,6 +37,7 @@
 
 pub mod checkpoint;
 pub mod entry;
+pub mod event;
 pub mod hash;
 pub mod log;
 pub mod note;
@@ -49,6 +50,7 @@ pub mod witness;
 
 pub use checkpoint::{Checkpoint, CheckpointError, LogTrust, VerifiedCheckpoint};
 pub use entry::{Digest, Entry, EntryBuilder, EntryError, EventKind};
+pub use event::entry_from_event;
 pub use hash::{Hash, HashError, empty_root, leaf_hash, node_hash};
 pub use log::{AppendBatch, Log, LogError, LogStorage, MemoryStorage};
 pub use note::{
@@ -57,7 +59,9 @@ pub use note::{
 };
 pub use proof::{ProofError, verify_consistency, verify_inclusion};
 pub use receipt::{Receipt, ReceiptError, VerifiedReceipt};
-pub use tile::{AuditError, AuditReport, TileError, TileId, TileKind, TileSource, audit_tiles};
+pub use tile::{
+    AuditError, AuditReport, TileError, TileId, TileKind, TileSource, audit_order, audit_tiles,
+};
 pub use tree::{
     Frontier, HashReader, NodeId, StorageError, TreeError, consistency_proof, inclusion_proof,
     tree_hash,

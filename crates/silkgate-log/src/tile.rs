@@ -400,6 +400,25 @@ pub enum AuditError {
     },
 }
 
+/// The order in which [`audit_tiles`] fetches: each level-0 tile, followed by its entry bundle
+/// when entries are checked, then the upper-level tiles level by level. A network source can
+/// prefetch in this order.
+pub fn audit_order(size: u64, check_entries: bool) -> Vec<TileId> {
+    let all = tiles_for_size(size, false);
+    let mut out = Vec::with_capacity(all.len() * 2);
+    for tile in all.iter().filter(|t| t.kind == TileKind::Hashes(0)) {
+        out.push(*tile);
+        if check_entries {
+            out.push(TileId {
+                kind: TileKind::Entries,
+                ..*tile
+            });
+        }
+    }
+    out.extend(all.iter().filter(|t| t.kind != TileKind::Hashes(0)));
+    out
+}
+
 /// Audits a log from its tiles: fetches every level-0 tile (and, with `check_entries`, every
 /// entry bundle, checking each entry hashes to its leaf), rebuilds the tree from the leaf
 /// hashes, checks every upper-level tile against the tiles below, and checks the root equals

@@ -177,6 +177,24 @@ fn audit_recomputes_the_root_from_tiles() {
     assert_eq!(report.tiles_fetched, 274 * 2 + 2 + 1);
     assert_eq!(roots, vec![old_root, silkgate_log::empty_root(), root]);
     assert_eq!(seen.last(), Some(&size));
+
+    // The fetch order is the documented one, so a network source can prefetch.
+    struct Recording<'a>(Served<'a>, Vec<TileId>);
+    impl TileSource for Recording<'_> {
+        fn fetch(&mut self, tile: &TileId) -> Result<Vec<u8>, StorageError> {
+            self.1.push(*tile);
+            self.0.fetch(tile)
+        }
+    }
+    let mut rec = Recording(
+        Served {
+            log: &log,
+            published: size,
+        },
+        Vec::new(),
+    );
+    audit_tiles(size, &root, &[], true, &mut rec, &mut |_| {}).unwrap();
+    assert_eq!(rec.1, silkgate_log::tile::audit_order(size, true));
 }
 
 #[test]
