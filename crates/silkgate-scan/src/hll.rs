@@ -1,0 +1,92 @@
+//! A HyperLogLog sketch (Flajolet, Fusy, Gandouet, Meunier 2007) to estimate the number of
+//! distinct values in a column with fixed memory, so a file of any size gives a
+//! data-subject estimate in 4 KiB per identifier column.
+
+use std::hash::{Hash, Hasher};
+
+/// Register index bits: 2^12 registers, standard error 1.04/√4096 ≈ 1.6 %.
+const P: u32 = 12;
+const M: usize = 1 << P;
+
+/// A distinct-count sketch.
+#[derive(Clone)]
+pub struct HyperLogLog {
+    registers: Box<[u8; M]>,
+}
+
+impl Default for HyperLogLog {
+    fn default() -> Self {
+        Self {
+            registers: Box::new([0; M]),
+        }
+    }
+}
+
+impl std::fmt::Debug for HyperLogLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HyperLogLog(~{})", self.estimate())
+    }
+}
+
+/// A 64-bit hash of `bytes`. The standard library's default hasher (SipHash, fixed keys when
+/// built with `new`) mixes well enough for HyperLogLog; the keys need not be secret.
+pub fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+impl HyperLogLog {
+    /// Adds a value by its 64-bit hash.
+    pub fn insert_hash(&mut self, h: u64) {
+        let idx = (h >> (64 - P)) as usize;
+        let rest = (h << P) | (1 << (P - 1));
+        let rank = rest.leading_zeros() as u8 + 1;
+        if self.registers[idx] < rank {
+            self.registers[idx] = rank;
+        }
+    }
+
+    /// The estimated number of distinct values added, with the small-range (linear counting)
+    /// correction of the original paper.
+    pub fn estimate(&self) -> u64 {
+        let m = M as f64;
+        let alpha = 0.7213 / (1.0 + 1.079 / m);
+        let mut sum = 0.0;
+        let mut zeros = 0;
+        for &r in self.registers.iter() {
+            sum += 1.0 / f64::from(1u32 << r.min(31));
+            if r == 0 {
+                zeros += 1;
+            }
+        }
+        let raw = alpha * m * m / sum;
+        let e = if raw <= 2.5 * m && zeros > 0 {
+            m * (m / f64::from(zeros)).ln()
+        } else {
+            raw
+        };
+        e.round() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_within_a_few_percent() {
+        for n in [0u64, 1, 10, 1_000, 50_000, 300_000] {
+            let mut h = HyperLogLog::default();
+            for i in 0..n {
+                let v = format!("person-{i}");
+                h.insert_hash(hash_bytes(v.as_bytes()));
+                // Repeats do not count.
+                h.insert_hash(hash_bytes(v.as_bytes()));
+            }
+            let e = h.estimate() as f64;
+            let tolerance = (n as f64 * 0.05).max(1.0);
+            assert!((e - n as f64).abs() <= tolerance, "n={n} estimate={e}");
+        }
+    }
+}

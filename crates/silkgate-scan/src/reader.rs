@@ -1,0 +1,577 @@
+//! Input recognition and streaming readers: the format (CSV or JSON Lines), the text
+//! encoding (UTF-8, UTF-16 with a BOM, and by detection Windows-1251 or GB18030), the CSV
+//! delimiter, and record readers that keep memory bounded whatever the file size.
+//!
+//! Bounded memory: the reader holds a 64 KiB input buffer and one record. A record longer
+//! than `max_record_bytes` (CSV) or a line longer than that (JSON Lines) is skipped and
+//! counted, never held whole (documented best effort for, e.g., a 100 MB single line).
+
+use std::cell::Cell;
+use std::io::{self, Cursor, Read};
+use std::rc::Rc;
+
+use encoding_rs::{Encoding, GB18030, UTF_8, WINDOWS_1251};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ScanError;
+
+/// How much of the input is looked at to recognise it.
+const SNIFF_BYTES: usize = 64 * 1024;
+/// Size of the read buffer.
+const BUF_BYTES: usize = 64 * 1024;
+/// Most fields a CSV record may have; a longer record is skipped.
+pub const MAX_FIELDS: usize = 16_384;
+
+/// The two input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Comma- (or otherwise) separated values, RFC 4180 quoting.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// What was recognised about an input before reading it.
+#[derive(Debug, Clone, Copy)]
+pub struct Sniffed {
+    /// CSV or JSON Lines.
+    pub format: Format,
+    /// The text encoding; the readers yield UTF-8 whatever it is.
+    pub encoding: &'static Encoding,
+    /// The CSV field delimiter (`,` for JSON Lines).
+    pub delimiter: u8,
+}
+
+/// Overrides for recognition; `None` means detect.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SniffOptions {
+    /// Force a format.
+    pub format: Option<Format>,
+    /// Force an encoding.
+    pub encoding: Option<&'static Encoding>,
+    /// Force a CSV delimiter.
+    pub delimiter: Option<u8>,
+}
+
+/// Counts the bytes read from the underlying input (before any decoding).
+struct Counting<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// An opened input: UTF-8 bytes to read, what was recognised, and a byte counter.
+pub struct Input<'a> {
+    /// UTF-8 text of the input (decoded if it was in another encoding), BOM removed.
+    pub text: Box<dyn Read + 'a>,
+    /// What was recognised.
+    pub sniffed: Sniffed,
+    count: Rc<Cell<u64>>,
+}
+
+impl std::fmt::Debug for Input<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Input")
+            .field("sniffed", &self.sniffed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Input<'a> {
+    /// Reads the start of `reader`, recognises format, encoding and delimiter, and returns
+    /// a reader of the whole input as UTF-8.
+    ///
+    /// # Errors
+    /// [`ScanError::Io`] when reading fails, [`ScanError::NotText`] for binary input and
+    /// [`ScanError::JsonArray`] for a JSON array.
+    pub fn open<R: Read + 'a>(reader: R, opts: &SniffOptions) -> Result<Self, ScanError> {
+        let count = Rc::new(Cell::new(0));
+        let mut counting = Counting {
+            inner: reader,
+            count: Rc::clone(&count),
+        };
+        let mut prefix = Vec::with_capacity(SNIFF_BYTES);
+        (&mut counting)
+            .take(SNIFF_BYTES as u64)
+            .read_to_end(&mut prefix)?;
+
+        let bom = Encoding::for_bom(&prefix);
+        let encoding = match (opts.encoding, bom) {
+            (Some(e), _) => e,
+            (None, Some((e, _))) => e,
+            (None, None) => detect_encoding(&prefix),
+        };
+        if bom.is_none_or(|(e, _)| e == UTF_8)
+            && let Some(offset) = binary_offset(&prefix)
+        {
+            return Err(ScanError::NotText { offset });
+        }
+        let (sample, _, _) = encoding.decode(&prefix);
+        let format = opts.format.unwrap_or_else(|| {
+            if sample
+                .trim_start_matches('\u{feff}')
+                .trim_start()
+                .starts_with('{')
+            {
+                Format::Jsonl
+            } else {
+                Format::Csv
+            }
+        });
+        if opts.format.is_none()
+            && sample
+                .trim_start_matches('\u{feff}')
+                .trim_start()
+                .starts_with('[')
+        {
+            return Err(ScanError::JsonArray);
+        }
+        let delimiter = opts.delimiter.unwrap_or_else(|| sniff_delimiter(&sample));
+        if encoding == UTF_8 && prefix.starts_with(b"\xEF\xBB\xBF") {
+            prefix.drain(..3);
+        }
+        let whole = Cursor::new(prefix).chain(counting);
+        let text: Box<dyn Read + 'a> = if encoding == UTF_8 {
+            Box::new(whole)
+        } else {
+            Box::new(
+                encoding_rs_io::DecodeReaderBytesBuilder::new()
+                    .encoding(Some(encoding))
+                    .bom_override(true)
+                    .build(whole),
+            )
+        };
+        Ok(Input {
+            text,
+            sniffed: Sniffed {
+                format,
+                encoding,
+                delimiter,
+            },
+            count,
+        })
+    }
+
+    /// Bytes read from the underlying input so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.count.get()
+    }
+
+    /// A shared handle to the byte counter, for readers that take the text away.
+    pub fn counter(&self) -> ByteCounter {
+        ByteCounter(Rc::clone(&self.count))
+    }
+}
+
+/// A handle that reports how many input bytes were read.
+#[derive(Debug, Clone)]
+pub struct ByteCounter(Rc<Cell<u64>>);
+
+impl ByteCounter {
+    /// Bytes read from the underlying input so far.
+    pub fn get(&self) -> u64 {
+        self.0.get()
+    }
+}
+
+/// The offset of the first byte that text never contains (NUL, or C0 controls other than
+/// tab, newline, carriage return, form feed and escape).
+fn binary_offset(prefix: &[u8]) -> Option<usize> {
+    prefix
+        .iter()
+        .position(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C | 0x1B))
+}
+
+/// Chooses UTF-8 when the bytes are valid UTF-8 (allowing a character cut at the end of the
+/// sample); otherwise Windows-1251 or GB18030.
+///
+/// Cyrillic text in Windows-1251 is mostly lower-case letters, bytes 0xE0-0xFF; Chinese in
+/// GB18030 has lead bytes 0x81-0xFE followed by trail bytes, spread over the whole high
+/// range. The share of high bytes in 0xE0-0xFF separates the two; a GB18030 decode with
+/// errors rules GB18030 out.
+fn detect_encoding(prefix: &[u8]) -> &'static Encoding {
+    match std::str::from_utf8(prefix) {
+        Ok(_) => return UTF_8,
+        Err(e) if e.error_len().is_none() => return UTF_8,
+        Err(_) => {}
+    }
+    let high: Vec<u8> = prefix.iter().copied().filter(|b| *b >= 0x80).collect();
+    let lower_cyrillic = high.iter().filter(|b| **b >= 0xE0).count();
+    let (_, _, gb_errors) = GB18030.decode(trim_partial_gb(prefix));
+    if gb_errors || lower_cyrillic * 10 > high.len() * 6 {
+        WINDOWS_1251
+    } else {
+        GB18030
+    }
+}
+
+/// Drops a lead byte cut off at the end of the sample so it does not count as an error.
+fn trim_partial_gb(prefix: &[u8]) -> &[u8] {
+    let mut end = prefix.len();
+    let mut i = 0;
+    while i < prefix.len() {
+        let b = prefix[i];
+        if b < 0x80 {
+            i += 1;
+        } else if i + 1 < prefix.len() && (0x30..=0x39).contains(&prefix[i + 1]) {
+            if i + 3 >= prefix.len() {
+                end = i;
+                break;
+            }
+            i += 4;
+        } else {
+            if i + 1 >= prefix.len() {
+                end = i;
+                break;
+            }
+            i += 2;
+        }
+    }
+    &prefix[..end]
+}
+
+/// Picks the delimiter among `, ; TAB |` that splits the first lines into the same, largest
+/// number of fields (quotes respected).
+fn sniff_delimiter(sample: &str) -> u8 {
+    let lines: Vec<&str> = sample
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(20)
+        .collect();
+    // The last line may be cut by the sample size.
+    let lines = if lines.len() > 1 {
+        &lines[..lines.len() - 1]
+    } else {
+        &lines[..]
+    };
+    let mut best = (b',', 0usize, 0usize);
+    for d in [b',', b';', b'\t', b'|'] {
+        let counts: Vec<usize> = lines.iter().map(|l| count_outside_quotes(l, d)).collect();
+        let Some(&first) = counts.first() else {
+            continue;
+        };
+        let consistent = counts.iter().filter(|c| **c == first && first > 0).count();
+        if (consistent, first) > (best.1, best.2) {
+            best = (d, consistent, first);
+        }
+    }
+    best.0
+}
+
+fn count_outside_quotes(line: &str, d: u8) -> usize {
+    let mut quoted = false;
+    let mut n = 0;
+    for &b in line.as_bytes() {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if b == d && !quoted {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// One CSV record: unescaped field bytes laid end to end, and where each field ends.
+#[derive(Debug)]
+pub struct Record<'r> {
+    data: &'r [u8],
+    ends: &'r [usize],
+}
+
+impl<'r> Record<'r> {
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether the record has no field.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The bytes of field `i`.
+    pub fn field(&self, i: usize) -> &'r [u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.data[start..self.ends[i]]
+    }
+
+    /// The fields in order.
+    pub fn fields(&self) -> impl Iterator<Item = &'r [u8]> + '_ {
+        (0..self.ends.len()).map(|i| self.field(i))
+    }
+}
+
+/// A streaming CSV reader over `csv-core` with bounded buffers.
+pub struct CsvReader<'a> {
+    core: csv_core::Reader,
+    input: Box<dyn Read + 'a>,
+    buf: Box<[u8]>,
+    pos: usize,
+    len: usize,
+    eof: bool,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    max_record: usize,
+    /// Records skipped because they exceeded the size or field limits.
+    pub skipped: u64,
+}
+
+impl<'a> CsvReader<'a> {
+    /// A reader of `input` (UTF-8) with `delimiter`, skipping records over `max_record`
+    /// bytes.
+    pub fn new(input: Box<dyn Read + 'a>, delimiter: u8, max_record: usize) -> Self {
+        let core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+        CsvReader {
+            core,
+            input,
+            buf: vec![0; BUF_BYTES].into_boxed_slice(),
+            pos: 0,
+            len: 0,
+            eof: false,
+            out: vec![0; 4096],
+            ends: vec![0; 64],
+            max_record: max_record.max(1024),
+            skipped: 0,
+        }
+    }
+
+    /// The next record, or `None` at the end of the input.
+    ///
+    /// # Errors
+    /// [`ScanError::Io`] when reading fails.
+    pub fn next_record(&mut self) -> Result<Option<Record<'_>>, ScanError> {
+        use csv_core::ReadRecordResult as R;
+        let (mut outlen, mut nends) = (0usize, 0usize);
+        let mut oversized = false;
+        loop {
+            if self.pos == self.len && !self.eof {
+                self.len = read_full(&mut *self.input, &mut self.buf)?;
+                self.pos = 0;
+                self.eof = self.len == 0;
+            }
+            let (res, nin, nout, nend) = self.core.read_record(
+                &self.buf[self.pos..self.len],
+                &mut self.out[outlen..],
+                &mut self.ends[nends..],
+            );
+            self.pos += nin;
+            outlen += nout;
+            nends += nend;
+            match res {
+                R::InputEmpty => continue,
+                R::OutputFull => {
+                    if self.out.len() < self.max_record {
+                        let n = (self.out.len() * 2).min(self.max_record);
+                        self.out.resize(n, 0);
+                    } else {
+                        // Keep parsing into the same buffer, discarding bytes, until the
+                        // record ends: it is skipped.
+                        oversized = true;
+                        outlen = 0;
+                    }
+                }
+                R::OutputEndsFull => {
+                    if self.ends.len() < MAX_FIELDS {
+                        let n = (self.ends.len() * 2).min(MAX_FIELDS);
+                        self.ends.resize(n, 0);
+                    } else {
+                        oversized = true;
+                        nends = 0;
+                    }
+                }
+                R::Record => {
+                    if oversized {
+                        self.skipped += 1;
+                        outlen = 0;
+                        nends = 0;
+                        oversized = false;
+                        continue;
+                    }
+                    return Ok(Some(Record {
+                        data: &self.out[..outlen],
+                        ends: &self.ends[..nends],
+                    }));
+                }
+                R::End => return Ok(None),
+            }
+        }
+    }
+}
+
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match r.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A streaming JSON Lines reader: yields each line (without the line end), skipping lines
+/// longer than the limit.
+pub struct LineReader<'a> {
+    input: Box<dyn Read + 'a>,
+    buf: Box<[u8]>,
+    pos: usize,
+    len: usize,
+    eof: bool,
+    line: Vec<u8>,
+    max_line: usize,
+    /// Lines skipped because they exceeded the limit.
+    pub skipped: u64,
+}
+
+impl<'a> LineReader<'a> {
+    /// A reader of `input` skipping lines over `max_line` bytes.
+    pub fn new(input: Box<dyn Read + 'a>, max_line: usize) -> Self {
+        LineReader {
+            input,
+            buf: vec![0; BUF_BYTES].into_boxed_slice(),
+            pos: 0,
+            len: 0,
+            eof: false,
+            line: Vec::new(),
+            max_line: max_line.max(1024),
+            skipped: 0,
+        }
+    }
+
+    /// The next line, or `None` at the end.
+    ///
+    /// # Errors
+    /// [`ScanError::Io`] when reading fails.
+    pub fn next_line(&mut self) -> Result<Option<&[u8]>, ScanError> {
+        self.line.clear();
+        let mut oversized = false;
+        loop {
+            if self.pos == self.len {
+                if self.eof {
+                    if self.line.is_empty() && !oversized {
+                        return Ok(None);
+                    }
+                    break;
+                }
+                self.len = read_full(&mut *self.input, &mut self.buf)?;
+                self.pos = 0;
+                self.eof = self.len == 0;
+                continue;
+            }
+            let avail = &self.buf[self.pos..self.len];
+            let (chunk, found) = match memchr_newline(avail) {
+                Some(i) => (&avail[..i], true),
+                None => (avail, false),
+            };
+            if !oversized {
+                if self.line.len() + chunk.len() > self.max_line {
+                    oversized = true;
+                    self.line.clear();
+                    self.line.shrink_to(BUF_BYTES);
+                } else {
+                    self.line.extend_from_slice(chunk);
+                }
+            }
+            self.pos += chunk.len() + usize::from(found);
+            if found {
+                if oversized {
+                    self.skipped += 1;
+                    oversized = false;
+                    continue;
+                }
+                break;
+            }
+        }
+        if oversized {
+            self.skipped += 1;
+            return Ok(None);
+        }
+        if self.line.last() == Some(&b'\r') {
+            self.line.pop();
+        }
+        Ok(Some(&self.line))
+    }
+}
+
+fn memchr_newline(b: &[u8]) -> Option<usize> {
+    b.iter().position(|c| *c == b'\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sniff(bytes: &[u8]) -> Sniffed {
+        Input::open(bytes, &SniffOptions::default())
+            .unwrap()
+            .sniffed
+    }
+
+    #[test]
+    fn recognises_format_delimiter_and_encoding() {
+        let s = sniff(b"a;b;c\n1;2;3\n4;5;6\n");
+        assert_eq!(
+            (s.format, s.delimiter, s.encoding),
+            (Format::Csv, b';', UTF_8)
+        );
+        assert_eq!(sniff(b"a\tb\n1\t2\n").delimiter, b'\t');
+        assert_eq!(sniff(b"\xEF\xBB\xBF{\"a\":1}\n").format, Format::Jsonl);
+        let (cp1251, _, _) = WINDOWS_1251.encode(
+            "ФИО;Телефон\nИванов Иван Иванович;+7 701 234 5678\nПетрова Мария;+7 702 111 2233\n",
+        );
+        assert_eq!(sniff(&cp1251).encoding, WINDOWS_1251);
+        let (gbk, _, _) = GB18030.encode("姓名,手机\n王小明,13800138000\n李娜,13900139000\n");
+        assert_eq!(sniff(&gbk).encoding, GB18030);
+    }
+
+    #[test]
+    fn rejects_binary_and_json_arrays() {
+        assert!(matches!(
+            Input::open(&b"PK\x03\x04\x00\x00binary"[..], &SniffOptions::default()),
+            Err(ScanError::NotText { offset: 2 })
+        ));
+        assert!(matches!(
+            Input::open(&b"[{\"a\":1}]"[..], &SniffOptions::default()),
+            Err(ScanError::JsonArray)
+        ));
+    }
+
+    #[test]
+    fn csv_reader_unquotes_and_skips_oversized_records() {
+        let big = "x".repeat(5000);
+        let text = format!("a,b\n\"1,5\",\"say \"\"hi\"\"\"\n{big},2\n3,4");
+        let input = Input::open(text.as_bytes(), &SniffOptions::default()).unwrap();
+        let mut r = CsvReader::new(input.text, b',', 1024);
+        let mut rows = Vec::new();
+        while let Some(rec) = r.next_record().unwrap() {
+            rows.push(
+                rec.fields()
+                    .map(|f| String::from_utf8(f.to_vec()).unwrap())
+                    .collect::<Vec<_>>(),
+            );
+        }
+        assert_eq!(
+            rows,
+            vec![vec!["a", "b"], vec!["1,5", "say \"hi\""], vec!["3", "4"]]
+        );
+        assert_eq!(r.skipped, 1);
+    }
+
+    #[test]
+    fn line_reader_skips_long_lines_with_bounded_memory() {
+        let text = format!("{{\"a\":1}}\r\n{}\n{{\"b\":2}}", "y".repeat(300_000));
+        let mut r = LineReader::new(Box::new(text.as_bytes()), 4096);
+        assert_eq!(r.next_line().unwrap(), Some(&b"{\"a\":1}"[..]));
+        assert_eq!(r.next_line().unwrap(), Some(&b"{\"b\":2}"[..]));
+        assert_eq!(r.next_line().unwrap(), None);
+        assert_eq!(r.skipped, 1);
+        assert!(r.line.capacity() <= BUF_BYTES + 4096);
+    }
+}

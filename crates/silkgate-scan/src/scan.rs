@@ -1,0 +1,602 @@
+//! The streaming scan: reads records once, runs the detectors on every value, keeps
+//! per-column counters and sketches, and classifies each column at the end.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Read;
+
+use serde::{Deserialize, Serialize};
+use silkgate_model::DataCategory;
+
+use crate::detect::{self, cn, date, kz};
+use crate::entity::Entity;
+use crate::error::ScanError;
+use crate::header::{self, HeaderEvidence};
+use crate::hll::{HyperLogLog, hash_bytes};
+use crate::mask;
+use crate::reader::{CsvReader, Format, Input, LineReader, SniffOptions, Sniffed};
+
+const N: usize = Entity::ALL.len();
+
+/// Whether the first CSV record is a header.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HeaderMode {
+    /// A header unless a first-row field is a recognised identifier or every field is
+    /// numeric.
+    #[default]
+    Auto,
+    /// The first record is a header.
+    Present,
+    /// There is no header; columns are named `column_1`, `column_2`, ...
+    Absent,
+}
+
+/// A calendar date, used as the reference day for ages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Date {
+    /// Year.
+    pub year: u32,
+    /// Month 1-12.
+    pub month: u32,
+    /// Day 1-31.
+    pub day: u32,
+}
+
+impl Date {
+    /// Whole years from `born` to `self`.
+    fn years_since(self, (y, m, d): (u32, u32, u32)) -> Option<u32> {
+        let before_birthday = (self.month, self.day) < (m, d);
+        self.year
+            .checked_sub(y)?
+            .checked_sub(u32::from(before_birthday))
+    }
+}
+
+/// How to scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Masked samples kept per column (0 for none).
+    pub sample: usize,
+    /// Overrides of format, encoding and delimiter recognition.
+    pub sniff: SniffOptions,
+    /// Whether the first CSV record is a header.
+    pub header: HeaderMode,
+    /// Longest record (CSV) or line (JSON Lines) read; longer ones are skipped and counted.
+    pub max_record_bytes: usize,
+    /// Share of a column's non-empty values that must prove an entity for the column to be
+    /// labelled without header evidence. High, so that numbers passing a check digit by
+    /// chance (about one in ten for Luhn, Verhoeff or a mod-11 digit) never label a column.
+    pub value_threshold: f64,
+    /// Share needed when the header names the entity (weak matches then count too).
+    pub header_threshold: f64,
+    /// Most distinct columns (CSV fields or JSON paths) tracked; further ones are ignored
+    /// and the report says so.
+    pub max_columns: usize,
+    /// The day ages are computed at; with it the scan counts minors from birth dates and
+    /// from identifiers that encode one. `None` skips the age check.
+    pub as_of: Option<Date>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            sample: 3,
+            sniff: SniffOptions::default(),
+            header: HeaderMode::Auto,
+            max_record_bytes: 16 << 20,
+            value_threshold: 0.8,
+            header_threshold: 0.5,
+            max_columns: 4096,
+            as_of: None,
+        }
+    }
+}
+
+/// The review of one file: what it holds, never the values themselves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanReport {
+    /// CSV or JSON Lines.
+    pub format: Format,
+    /// The text encoding found (WHATWG label, e.g. `UTF-8`, `windows-1251`, `gb18030`).
+    pub encoding: String,
+    /// The CSV delimiter found.
+    pub delimiter: Option<String>,
+    /// Data records read (the CSV header not included).
+    pub rows: u64,
+    /// Bytes of input read.
+    pub bytes: u64,
+    /// Estimated number of distinct data subjects: the largest distinct count among the
+    /// columns labelled with a person-identifying entity (HyperLogLog, about 2 % error);
+    /// array columns (`phones[]`) count only when no scalar column identifies people.
+    pub subjects_estimate: u64,
+    /// Data categories of the dataset, in the vocabulary shared with the policy engine.
+    pub categories: Vec<DataCategory>,
+    /// One entry per column (CSV field or JSON path), in order of first appearance.
+    pub columns: Vec<ColumnReport>,
+    /// Records or lines skipped for exceeding the size limit.
+    pub skipped_records: u64,
+    /// JSON Lines that did not parse as JSON.
+    pub invalid_lines: u64,
+    /// Fields that were not valid UTF-8 and were read with replacement characters.
+    pub invalid_utf8_fields: u64,
+    /// Whether more columns than `max_columns` appeared (the extra ones were not scanned).
+    pub columns_truncated: bool,
+    /// Minors found, when an `as_of` date was given.
+    pub minors: Option<Minors>,
+}
+
+/// Counts of people under age found from birth dates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Minors {
+    /// Values showing a person under 14 (PIPL art. 28: their data is sensitive).
+    pub under_14: u64,
+    /// Values showing a person under 18.
+    pub under_18: u64,
+}
+
+/// The review of one column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnReport {
+    /// The header text or JSON path.
+    pub name: String,
+    /// The entity most values are, if the column qualifies for one.
+    pub entity: Option<Entity>,
+    /// Values counted as that entity.
+    pub matched: u64,
+    /// `matched` / `non_empty`.
+    pub share: f64,
+    /// Non-empty values in the column.
+    pub non_empty: u64,
+    /// What the header announced.
+    pub header_evidence: Vec<HeaderEvidence>,
+    /// Estimated distinct values of the entity, for person-identifying entities.
+    pub distinct_estimate: Option<u64>,
+    /// Masked examples of the entity's values.
+    pub samples: Vec<String>,
+}
+
+/// The facts the policy engine needs from a review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentFacts {
+    /// Data categories present.
+    pub categories: Vec<DataCategory>,
+    /// Estimated number of data subjects.
+    pub subjects: u64,
+    /// Entities found, each with the columns that hold it (for obligations such as
+    /// "pseudonymise the ID column").
+    pub entities: BTreeMap<Entity, Vec<String>>,
+}
+
+impl ScanReport {
+    /// The facts for a policy decision: categories, subject count and where each entity is.
+    pub fn facts(&self) -> ContentFacts {
+        let mut entities: BTreeMap<Entity, Vec<String>> = BTreeMap::new();
+        for c in &self.columns {
+            if let Some(e) = c.entity {
+                entities.entry(e).or_default().push(c.name.clone());
+            }
+        }
+        ContentFacts {
+            categories: self.categories.clone(),
+            subjects: self.subjects_estimate,
+            entities,
+        }
+    }
+}
+
+/// Counters for one column while the file is read.
+struct ColumnState {
+    name: String,
+    header: Vec<HeaderEvidence>,
+    non_empty: u64,
+    strong: [u64; N],
+    weak: [u64; N],
+    samples: Vec<(Entity, String)>,
+    hll: Option<HyperLogLog>,
+    minors: Minors,
+}
+
+impl ColumnState {
+    fn new(name: String) -> Self {
+        let header = header::evidence(&name);
+        ColumnState {
+            name,
+            header,
+            non_empty: 0,
+            strong: [0; N],
+            weak: [0; N],
+            samples: Vec::new(),
+            hll: None,
+            minors: Minors::default(),
+        }
+    }
+
+    fn observe(&mut self, raw: &str, opts: &ScanOptions) {
+        let v = raw.trim();
+        if v.is_empty() {
+            return;
+        }
+        self.non_empty += 1;
+        let det = detect::detect(v);
+        if det.is_empty() {
+            return;
+        }
+        let mut person = false;
+        for e in det.strong.iter() {
+            self.strong[e.index()] += 1;
+            person |= e.identifies_person();
+            self.keep_sample(e, v, opts.sample);
+        }
+        for e in det.weak.iter() {
+            self.weak[e.index()] += 1;
+            person |= e.identifies_person();
+            self.keep_sample(e, v, opts.sample);
+        }
+        if person {
+            self.hll
+                .get_or_insert_with(HyperLogLog::default)
+                .insert_hash(identity_hash(v));
+        }
+        if let Some(as_of) = opts.as_of {
+            let born = if det.weak.contains(Entity::DateOfBirth) {
+                date::date(v)
+            } else if det.strong.contains(Entity::KzIin) {
+                kz::iin_birth_date(v)
+            } else if det.strong.contains(Entity::CnResidentId) && v.len() == 18 {
+                cn::resident_id_birth_date(v)
+            } else {
+                None
+            };
+            if let Some(age) = born.and_then(|b| as_of.years_since(b)) {
+                self.minors.under_14 += u64::from(age < 14);
+                self.minors.under_18 += u64::from(age < 18);
+            }
+        }
+    }
+
+    fn keep_sample(&mut self, e: Entity, v: &str, limit: usize) {
+        if limit > 0 && self.samples.iter().filter(|(x, _)| *x == e).count() < limit {
+            self.samples.push((e, mask::sample(v, e)));
+        }
+    }
+
+    fn classify(self, opts: &ScanOptions) -> (ColumnReport, Option<HyperLogLog>, Minors) {
+        let announced = |e: Entity| self.header.iter().any(|h| h.entity == e);
+        let mut best: Option<(Entity, u64)> = None;
+        if self.non_empty > 0 {
+            for &e in Entity::ALL {
+                let with_header = announced(e);
+                let score =
+                    self.strong[e.index()] + if with_header { self.weak[e.index()] } else { 0 };
+                let share = score as f64 / self.non_empty as f64;
+                let threshold = if with_header {
+                    opts.header_threshold
+                } else {
+                    opts.value_threshold
+                };
+                if score > 0 && share >= threshold && best.is_none_or(|(_, s)| score > s) {
+                    best = Some((e, score));
+                }
+            }
+            if best.is_none()
+                && let Some(h) = self.header.iter().find(|h| h.entity.header_only())
+            {
+                best = Some((h.entity, self.non_empty));
+            }
+        }
+        let (entity, matched) = match best {
+            Some((e, m)) => (Some(e), m),
+            None => (None, 0),
+        };
+        let distinct = entity
+            .filter(|e| e.identifies_person())
+            .map(|_| self.hll.as_ref().map_or(0, |h| h.estimate().min(matched)));
+        let samples = match entity {
+            Some(e) => self
+                .samples
+                .iter()
+                .filter(|(x, _)| *x == e)
+                .map(|(_, s)| s.clone())
+                .collect(),
+            None => Vec::new(),
+        };
+        let share = if self.non_empty == 0 {
+            0.0
+        } else {
+            matched as f64 / self.non_empty as f64
+        };
+        let report = ColumnReport {
+            name: self.name,
+            entity,
+            matched,
+            share,
+            non_empty: self.non_empty,
+            header_evidence: self.header,
+            distinct_estimate: distinct,
+            samples,
+        };
+        let hll = if distinct.is_some() { self.hll } else { None };
+        (report, hll, self.minors)
+    }
+}
+
+/// Hash of a value as an identity: case and the separators people type (spaces, dashes,
+/// dots, parentheses) do not make a different person.
+fn identity_hash(v: &str) -> u64 {
+    let mut buf = [0u8; 128];
+    let mut n = 0;
+    for &b in v.as_bytes() {
+        if matches!(b, b' ' | b'-' | b'.' | b'(' | b')') {
+            continue;
+        }
+        if n == buf.len() {
+            break;
+        }
+        buf[n] = b.to_ascii_uppercase();
+        n += 1;
+    }
+    hash_bytes(&buf[..n])
+}
+
+/// Per-file state shared by the CSV and JSON Lines paths.
+struct Scanner<'o> {
+    opts: &'o ScanOptions,
+    columns: Vec<ColumnState>,
+    rows: u64,
+    invalid_utf8: u64,
+    truncated: bool,
+}
+
+impl<'o> Scanner<'o> {
+    fn column(&mut self, i: usize) -> Option<&mut ColumnState> {
+        while self.columns.len() <= i {
+            if self.columns.len() >= self.opts.max_columns {
+                self.truncated = true;
+                return None;
+            }
+            let name = format!("column_{}", self.columns.len() + 1);
+            self.columns.push(ColumnState::new(name));
+        }
+        self.columns.get_mut(i)
+    }
+
+    fn observe_bytes(&mut self, i: usize, field: &[u8]) {
+        let opts = self.opts;
+        match std::str::from_utf8(field) {
+            Ok(s) => {
+                if let Some(c) = self.column(i) {
+                    c.observe(s, opts);
+                }
+            }
+            Err(_) => {
+                self.invalid_utf8 += 1;
+                let s = String::from_utf8_lossy(field);
+                if let Some(c) = self.column(i) {
+                    c.observe(&s, opts);
+                }
+            }
+        }
+    }
+
+    fn finish(self, sniffed: Sniffed, skipped: u64, invalid_lines: u64) -> ScanReport {
+        let format = sniffed.format;
+        let opts = self.opts;
+        let mut columns = Vec::with_capacity(self.columns.len());
+        let mut categories = BTreeSet::new();
+        let mut subjects = 0;
+        let mut subjects_in_arrays = 0;
+        let mut minors = Minors::default();
+        for c in self.columns {
+            let (report, hll, m) = c.classify(opts);
+            if let Some(e) = report.entity {
+                categories.extend(e.categories().iter().copied());
+                if let Some(h) = hll {
+                    // Array elements (`phones[]`) are several values of one record's
+                    // subject: they count only when no scalar column identifies people.
+                    let slot = if report.name.contains("[]") {
+                        &mut subjects_in_arrays
+                    } else {
+                        &mut subjects
+                    };
+                    *slot = (*slot).max(h.estimate().min(report.matched));
+                }
+                if matches!(
+                    e,
+                    Entity::DateOfBirth | Entity::KzIin | Entity::CnResidentId
+                ) {
+                    minors.under_14 = minors.under_14.max(m.under_14);
+                    minors.under_18 = minors.under_18.max(m.under_18);
+                }
+            }
+            columns.push(report);
+        }
+        if subjects == 0 {
+            subjects = subjects_in_arrays;
+        }
+        if minors.under_18 > 0 {
+            categories.insert(DataCategory::Children);
+        }
+        if minors.under_14 > 0 {
+            // PIPL art. 28: personal information of minors under 14 is sensitive
+            // (research/jurisdictions.md, China §2).
+            categories.insert(DataCategory::Sensitive);
+        }
+        if categories.iter().any(|c| *c != DataCategory::NonPersonal) {
+            categories.remove(&DataCategory::NonPersonal);
+        } else {
+            categories.insert(DataCategory::NonPersonal);
+        }
+        ScanReport {
+            format,
+            encoding: sniffed.encoding.name().to_owned(),
+            delimiter: (format == Format::Csv).then(|| (sniffed.delimiter as char).to_string()),
+            rows: self.rows,
+            bytes: 0,
+            subjects_estimate: subjects,
+            categories: categories.into_iter().collect(),
+            columns,
+            skipped_records: skipped,
+            invalid_lines,
+            invalid_utf8_fields: self.invalid_utf8,
+            columns_truncated: self.truncated,
+            minors: opts.as_of.map(|_| minors),
+        }
+    }
+}
+
+/// Scans a CSV or JSON Lines input in one pass with bounded memory and reports, per column,
+/// the entity found, and for the dataset its categories and an estimate of data subjects.
+///
+/// ```
+/// use silkgate_scan::{scan, Entity, ScanOptions};
+/// let csv = "name,iin\nИванов Иван Иванович,900101300007\n";
+/// let report = scan(csv.as_bytes(), &ScanOptions::default()).unwrap();
+/// assert_eq!(report.columns[1].entity, Some(Entity::KzIin));
+/// assert_eq!(report.subjects_estimate, 1);
+/// ```
+///
+/// # Errors
+/// [`ScanError::Io`] if reading fails, [`ScanError::NotText`] for binary input,
+/// [`ScanError::JsonArray`] for a JSON array. Malformed content is counted in the report
+/// (skipped records, invalid lines, invalid UTF-8), not an error.
+pub fn scan<R: Read>(reader: R, opts: &ScanOptions) -> Result<ScanReport, ScanError> {
+    let input = Input::open(reader, &opts.sniff)?;
+    let counter = input.counter();
+    let sniffed = input.sniffed;
+    let mut scanner = Scanner {
+        opts,
+        columns: Vec::new(),
+        rows: 0,
+        invalid_utf8: 0,
+        truncated: false,
+    };
+    let (skipped, invalid_lines) = match sniffed.format {
+        Format::Csv => scan_csv(&mut scanner, input.text, sniffed.delimiter)?,
+        Format::Jsonl => scan_jsonl(&mut scanner, input.text)?,
+    };
+    let mut report = scanner.finish(sniffed, skipped, invalid_lines);
+    report.bytes = counter.get();
+    Ok(report)
+}
+
+fn scan_csv(
+    s: &mut Scanner<'_>,
+    text: Box<dyn Read + '_>,
+    delimiter: u8,
+) -> Result<(u64, u64), ScanError> {
+    let mut rdr = CsvReader::new(text, delimiter, s.opts.max_record_bytes);
+    let Some(first) = rdr.next_record()? else {
+        return Ok((rdr.skipped, 0));
+    };
+    let names: Vec<String> = first
+        .fields()
+        .map(|f| String::from_utf8_lossy(f).trim().to_owned())
+        .collect();
+    let is_header = match s.opts.header {
+        HeaderMode::Present => true,
+        HeaderMode::Absent => false,
+        HeaderMode::Auto => {
+            !names.iter().any(|n| !detect::detect(n).strong.is_empty())
+                && !names.iter().all(|n| {
+                    !n.is_empty()
+                        && n.bytes()
+                            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+                })
+        }
+    };
+    if is_header {
+        for (i, n) in names.iter().enumerate() {
+            if i >= s.opts.max_columns {
+                s.truncated = true;
+                break;
+            }
+            let name = if n.is_empty() {
+                format!("column_{}", i + 1)
+            } else {
+                n.clone()
+            };
+            s.columns.push(ColumnState::new(name));
+        }
+    } else {
+        for (i, f) in first.fields().enumerate() {
+            s.observe_bytes(i, f);
+        }
+        s.rows += 1;
+    }
+    while let Some(rec) = rdr.next_record()? {
+        for (i, f) in rec.fields().enumerate() {
+            s.observe_bytes(i, f);
+        }
+        s.rows += 1;
+    }
+    Ok((rdr.skipped, 0))
+}
+
+fn scan_jsonl(s: &mut Scanner<'_>, text: Box<dyn Read + '_>) -> Result<(u64, u64), ScanError> {
+    let mut lines = LineReader::new(text, s.opts.max_record_bytes);
+    let mut paths: HashMap<String, usize> = HashMap::new();
+    let mut invalid = 0;
+    let mut path = String::new();
+    while let Some(line) = lines.next_line()? {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let value: serde_json::Value = match serde_json::from_slice(line) {
+            Ok(v) => v,
+            Err(_) => {
+                invalid += 1;
+                continue;
+            }
+        };
+        path.clear();
+        walk(&value, &mut path, &mut |p, v| {
+            let idx = match paths.get(p) {
+                Some(&i) => Some(i),
+                None if s.columns.len() < s.opts.max_columns => {
+                    let i = s.columns.len();
+                    s.columns.push(ColumnState::new(p.to_owned()));
+                    paths.insert(p.to_owned(), i);
+                    Some(i)
+                }
+                None => {
+                    s.truncated = true;
+                    None
+                }
+            };
+            if let Some(i) = idx {
+                s.columns[i].observe(v, s.opts);
+            }
+        });
+        s.rows += 1;
+    }
+    Ok((lines.skipped, invalid))
+}
+
+/// Calls `f(path, text)` for every scalar in `v`; objects join keys with `.`, arrays add
+/// `[]`, so all elements of an array share one column.
+pub(crate) fn walk(v: &serde_json::Value, path: &mut String, f: &mut dyn FnMut(&str, &str)) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                walk(child, path, f);
+                path.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            let len = path.len();
+            path.push_str("[]");
+            for child in items {
+                walk(child, path, f);
+            }
+            path.truncate(len);
+        }
+        Value::String(s) => f(if path.is_empty() { "$" } else { path }, s),
+        Value::Number(n) => f(if path.is_empty() { "$" } else { path }, &n.to_string()),
+        Value::Bool(_) | Value::Null => {}
+    }
+}

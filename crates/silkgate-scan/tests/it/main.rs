@@ -1,0 +1,3 @@
+//! Integration tests of `silkgate-scan` (one test binary, modules inside).
+
+mod scan;

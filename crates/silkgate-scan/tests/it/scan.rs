@@ -1,0 +1,263 @@
+//! Scanning whole inputs: encodings, formats, bad input, distractors, and the no-raw-values
+//! invariant.
+
+use std::io::Read;
+
+use silkgate_scan::{DataCategory, Entity, Format, ScanError, ScanOptions, ScanReport, scan};
+
+fn run(bytes: &[u8]) -> ScanReport {
+    scan(bytes, &ScanOptions::default()).expect("scan succeeds")
+}
+
+fn entity_of(r: &ScanReport, column: &str) -> Option<Entity> {
+    r.columns
+        .iter()
+        .find(|c| c.name == column)
+        .unwrap_or_else(|| {
+            panic!(
+                "no column {column} in {:?}",
+                r.columns.iter().map(|c| &c.name).collect::<Vec<_>>()
+            )
+        })
+        .entity
+}
+
+#[test]
+fn windows_1251_csv_is_detected_and_decoded() {
+    let text = "ФИО;СНИЛС;Город\nИванов Иван Иванович;112-233-445 95;Москва\nСмирнова Анна Петровна;112-233-445 95;Казань\n";
+    let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(text);
+    let r = run(&bytes);
+    assert_eq!(r.encoding, "windows-1251");
+    assert_eq!(r.delimiter.as_deref(), Some(";"));
+    assert_eq!(entity_of(&r, "ФИО"), Some(Entity::PersonName));
+    assert_eq!(entity_of(&r, "СНИЛС"), Some(Entity::RuSnils));
+    assert_eq!(entity_of(&r, "Город"), None);
+    assert_eq!(r.rows, 2);
+}
+
+#[test]
+fn gb18030_csv_is_detected_and_decoded() {
+    let text = "姓名,手机,身份证号\n王小明,13800138000,11010519491231002X\n李娜,13900139000,11010519491231002X\n";
+    let (bytes, _, _) = encoding_rs::GB18030.encode(text);
+    let r = run(&bytes);
+    assert_eq!(r.encoding, "gb18030");
+    assert_eq!(entity_of(&r, "姓名"), Some(Entity::PersonName));
+    assert_eq!(entity_of(&r, "手机"), Some(Entity::Phone));
+    assert_eq!(entity_of(&r, "身份证号"), Some(Entity::CnResidentId));
+}
+
+#[test]
+fn utf8_bom_and_tab_delimiter() {
+    let r = run("\u{feff}email\tamount\nsomeone@example.kz\t10.5\n".as_bytes());
+    assert_eq!(r.delimiter.as_deref(), Some("\t"));
+    assert_eq!(entity_of(&r, "email"), Some(Entity::Email));
+}
+
+#[test]
+fn jsonl_nested_paths_become_columns() {
+    let lines = [
+        r#"{"customer":{"name":"Karimova Dilnoza","passport":"45 06 123456","phones":["+998 90 123 45 67"]},"order":{"id":1001,"total":12.5}}"#,
+        r#"{"customer":{"name":"Tursunov Bekzod","passport":"4507 654321","phones":["+998 91 765 43 21","+998 93 111 22 33"]},"order":{"id":1002,"total":7}}"#,
+        "",
+        "not json at all",
+    ]
+    .join("\n");
+    let r = run(lines.as_bytes());
+    assert_eq!(r.format, Format::Jsonl);
+    assert_eq!(r.rows, 2);
+    assert_eq!(r.invalid_lines, 1);
+    assert_eq!(entity_of(&r, "customer.name"), Some(Entity::PersonName));
+    assert_eq!(entity_of(&r, "customer.passport"), Some(Entity::RuPassport));
+    assert_eq!(entity_of(&r, "customer.phones[]"), Some(Entity::Phone));
+    assert_eq!(entity_of(&r, "order.id"), None);
+    assert_eq!(entity_of(&r, "order.total"), None);
+    let facts = r.facts();
+    assert_eq!(
+        facts.entities[&Entity::RuPassport],
+        vec!["customer.passport".to_owned()]
+    );
+    assert_eq!(facts.subjects, 2);
+}
+
+#[test]
+fn binary_input_is_a_clear_error() {
+    let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR";
+    let err = scan(&png[..], &ScanOptions::default()).unwrap_err();
+    assert!(matches!(err, ScanError::NotText { .. }), "{err}");
+    assert!(err.to_string().contains("not text"));
+    assert!(matches!(
+        scan(&b"[1,2,3]"[..], &ScanOptions::default()),
+        Err(ScanError::JsonArray)
+    ));
+}
+
+#[test]
+fn truncated_and_empty_inputs_are_read_best_effort() {
+    let r = run(b"");
+    assert_eq!((r.rows, r.columns.len()), (0, 0));
+    assert_eq!(r.categories, vec![DataCategory::NonPersonal]);
+    // Cut inside a quoted field: the partial record is still read.
+    let r = run(b"email,note\na@example.kz,\"unterminated");
+    assert_eq!(r.rows, 1);
+    assert_eq!(entity_of(&r, "email"), Some(Entity::Email));
+    // Truncated JSON line.
+    let r = run(b"{\"email\":\"a@example.kz\"}\n{\"email\":\"b@exa");
+    assert_eq!((r.rows, r.invalid_lines), (1, 1));
+}
+
+#[test]
+fn invalid_utf8_is_replaced_and_counted() {
+    let mut bytes = b"email,name\n".to_vec();
+    for i in 0..5000 {
+        bytes.extend_from_slice(format!("user{i}@example.kz,Ivanov Ivan\n").as_bytes());
+    }
+    bytes.extend_from_slice(b"bad\xff\xfe@example.kz,Ivanov Ivan\n");
+    let r = run(&bytes);
+    assert_eq!(r.encoding, "UTF-8", "the first 64 KiB decide");
+    assert_eq!(r.invalid_utf8_fields, 1);
+    assert_eq!(entity_of(&r, "email"), Some(Entity::Email));
+}
+
+/// Yields a CSV header, one line of `len` bytes, and a normal row, without holding the long
+/// line in memory.
+struct LongLine {
+    head: &'static [u8],
+    len: usize,
+    tail: &'static [u8],
+    pos: usize,
+}
+
+impl Read for LongLine {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let total = self.head.len() + self.len + self.tail.len();
+        let mut n = 0;
+        while n < buf.len() && self.pos < total {
+            let p = self.pos;
+            buf[n] = if p < self.head.len() {
+                self.head[p]
+            } else if p < self.head.len() + self.len {
+                b'x'
+            } else {
+                self.tail[p - self.head.len() - self.len]
+            };
+            n += 1;
+            self.pos += 1;
+        }
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_100_mb_single_line_is_skipped_not_held() {
+    let opts = ScanOptions {
+        max_record_bytes: 1 << 20,
+        ..ScanOptions::default()
+    };
+    let csv = LongLine {
+        head: b"email,note\n",
+        len: 100 << 20,
+        tail: b"\na@example.kz,ok\n",
+        pos: 0,
+    };
+    let r = scan(csv, &opts).unwrap();
+    assert_eq!((r.rows, r.skipped_records), (1, 1));
+    assert_eq!(r.bytes, (100 << 20) + 11 + 17);
+    let jsonl = LongLine {
+        head: b"{\"email\":\"a@example.kz\"}\n{\"note\":\"",
+        len: 100 << 20,
+        tail: b"\"}\n",
+        pos: 0,
+    };
+    let r = scan(jsonl, &opts).unwrap();
+    assert_eq!((r.rows, r.skipped_records), (1, 1));
+}
+
+#[test]
+fn numbers_passing_a_checksum_by_chance_do_not_label_a_column() {
+    // Sequential 12-digit order numbers: about one in ten passes Verhoeff or an INN digit,
+    // a few pass the IIN rule; none of those shares reaches the threshold.
+    let mut csv = String::from("order_no,amount,sku\n");
+    for i in 0..2000u64 {
+        csv.push_str(&format!(
+            "{},{}.{:02},SKU-{:05}\n",
+            400_000_000_000 + i * 7919,
+            i * 3,
+            i % 100,
+            i
+        ));
+    }
+    let r = run(csv.as_bytes());
+    for c in &r.columns {
+        assert_eq!(c.entity, None, "{c:?}");
+    }
+    assert_eq!(r.categories, vec![DataCategory::NonPersonal]);
+    assert_eq!(r.subjects_estimate, 0);
+}
+
+#[test]
+fn reports_never_contain_raw_values() {
+    let values = [
+        "900101300007",
+        "+7 701 234 5678",
+        "ivan.petrov@example.kz",
+        "Иванов Иван Иванович",
+        "4111111111111111",
+    ];
+    let csv = format!("iin,phone,email,name,card\n{}\n", values.join(","));
+    let r = run(csv.as_bytes());
+    let json = serde_json::to_string(&r).unwrap();
+    for v in values {
+        assert!(!json.contains(v), "{v} leaked into {json}");
+    }
+    assert_eq!(
+        r.columns.iter().map(|c| c.entity).collect::<Vec<_>>(),
+        vec![
+            Some(Entity::KzIin),
+            Some(Entity::Phone),
+            Some(Entity::Email),
+            Some(Entity::PersonName),
+            Some(Entity::PaymentCard)
+        ]
+    );
+    assert!(r.categories.contains(&DataCategory::Financial));
+}
+
+#[test]
+fn headerless_csv_and_organisation_identifiers() {
+    let r = run(b"91110000600037341L,1022200525819\n91110000600037341L,1022200525819\n");
+    assert_eq!(r.rows, 2, "the first row holds identifiers, so it is data");
+    assert_eq!(r.columns[0].entity, Some(Entity::CnUscc));
+    assert_eq!(r.columns[1].entity, Some(Entity::RuOgrn));
+    assert_eq!(r.categories, vec![DataCategory::NonPersonal]);
+    assert_eq!(r.subjects_estimate, 0);
+}
+
+#[test]
+fn minors_are_counted_against_the_reference_date() {
+    let opts = ScanOptions {
+        as_of: Some(silkgate_scan::Date {
+            year: 2026,
+            month: 11,
+            day: 26,
+        }),
+        ..ScanOptions::default()
+    };
+    let r = scan(
+        &b"birth_date\n2015-06-01\n2010-01-01\n1980-05-05\n"[..],
+        &opts,
+    )
+    .unwrap();
+    let m = r.minors.unwrap();
+    assert_eq!((m.under_14, m.under_18), (1, 2));
+    assert!(r.categories.contains(&DataCategory::Children));
+    assert!(r.categories.contains(&DataCategory::Sensitive));
+}
+
+#[test]
+fn header_only_entities() {
+    let r = run(b"fingerprint_template,diagnosis\nAAECAwQFBgc=,J45.0\n");
+    assert_eq!(r.columns[0].entity, Some(Entity::Biometric));
+    assert_eq!(r.columns[1].entity, Some(Entity::Health));
+    assert!(r.categories.contains(&DataCategory::Biometric));
+    assert!(r.categories.contains(&DataCategory::Health));
+}
