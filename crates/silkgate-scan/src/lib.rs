@@ -22,6 +22,7 @@
 //! assert_eq!(report.categories, vec![DataCategory::Personal]);
 //! ```
 
+mod deid;
 pub mod detect;
 mod entity;
 mod error;
@@ -31,6 +32,10 @@ pub mod mask;
 pub mod reader;
 mod scan;
 
+pub use deid::{
+    DeidColumn, DeidReport, Generalisation, Keys, Plan, Residual, Transform, deidentify,
+    detokenise, pseudonym, tokenise,
+};
 pub use entity::{Entity, EntitySet, UnknownEntity};
 pub use error::{DeidError, ScanError};
 pub use reader::Format;

@@ -1,3 +1,4 @@
 //! Integration tests of `silkgate-scan` (one test binary, modules inside).
 
+mod deid;
 mod scan;

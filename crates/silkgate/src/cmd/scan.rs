@@ -49,7 +49,22 @@ pub struct ScanArgs {
 
 /// Arguments of `silkgate deidentify`.
 #[derive(Debug, clap::Args)]
-pub struct DeidentifyArgs {}
+pub struct DeidentifyArgs {
+    /// CSV or JSON Lines file to de-identify.
+    pub file: PathBuf,
+    /// The plan: JSON, or TOML when the name ends in `.toml`.
+    #[arg(long)]
+    pub plan: PathBuf,
+    /// Where to write the result (written to OUT.partial, renamed when complete).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// File holding the agreement's pseudonymisation key as 64 hex digits.
+    #[arg(long, env = "SILKGATE_PSEUDONYM_KEY_FILE")]
+    pub pseudonym_key_file: Option<PathBuf>,
+    /// File holding the provider's tokenisation key as 64 hex digits.
+    #[arg(long, env = "SILKGATE_TOKEN_KEY_FILE")]
+    pub token_key_file: Option<PathBuf>,
+}
 
 fn options(args: &ScanArgs) -> anyhow::Result<ScanOptions> {
     let mut opts = ScanOptions {
@@ -186,7 +201,98 @@ pub fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Runs `silkgate deidentify`.
-pub fn run_deidentify(_args: DeidentifyArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`silkgate deidentify` is not built yet")
+fn read_key(path: &Path, flag: &str) -> anyhow::Result<[u8; 32]> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{flag}: reading {}", path.display()))?;
+    let bytes = hex::decode(text.trim())
+        .with_context(|| format!("{flag}: {} is not hex", path.display()))?;
+    bytes.try_into().map_err(|b: Vec<u8>| {
+        anyhow::anyhow!(
+            "{flag}: key must be 32 bytes (64 hex digits), got {}",
+            b.len()
+        )
+    })
+}
+
+/// Runs `silkgate deidentify`: applies the plan, then re-scans the output and fails if a
+/// transformed column still holds an identifier.
+pub fn run_deidentify(args: DeidentifyArgs) -> anyhow::Result<ExitCode> {
+    let plan_text = std::fs::read_to_string(&args.plan)
+        .with_context(|| format!("--plan: reading {}", args.plan.display()))?;
+    let plan = if args.plan.extension().is_some_and(|e| e == "toml") {
+        silkgate_scan::Plan::from_toml(&plan_text)
+    } else {
+        silkgate_scan::Plan::from_json(&plan_text)
+    }
+    .with_context(|| format!("--plan {}", args.plan.display()))?;
+    let mut keys = silkgate_scan::Keys::new();
+    if let Some(p) = &args.pseudonym_key_file {
+        keys = keys.with_pseudonymisation(read_key(p, "--pseudonym-key-file")?);
+    }
+    if let Some(p) = &args.token_key_file {
+        keys = keys.with_tokenisation(read_key(p, "--token-key-file")?);
+    }
+    let input =
+        File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
+    let mut partial = args.out.clone().into_os_string();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let out = File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
+    let result = silkgate_scan::deidentify(input, BufWriter::new(out), &plan, &keys);
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e).with_context(|| format!("de-identifying {}", args.file.display()));
+        }
+    };
+    std::fs::rename(&partial, &args.out)
+        .with_context(|| format!("renaming to {}", args.out.display()))?;
+    for c in &report.columns {
+        println!("{:<28} {:<14} {} values", c.name, c.transform, c.changed);
+    }
+    println!(
+        "{} rows, {} bytes in, {} bytes out, {} records left out",
+        report.rows, report.bytes_in, report.bytes_out, report.records_left_out
+    );
+    let rescan = silkgate_scan::scan(
+        File::open(&args.out)?,
+        &ScanOptions {
+            sample: 0,
+            ..ScanOptions::default()
+        },
+    )?;
+    let mut clean = report.residual.is_empty();
+    for r in &report.residual {
+        eprintln!(
+            "residual: column {} still holds {} value(s) of {}",
+            r.column, r.count, r.entity
+        );
+    }
+    for c in &rescan.columns {
+        if let (Some(e), Some(t)) = (c.entity, plan.columns.get(&c.name))
+            && !matches!(t, silkgate_scan::Transform::Drop)
+        {
+            eprintln!(
+                "re-scan: column {} ({}) is still labelled {e}",
+                c.name,
+                t.name()
+            );
+            clean = false;
+        }
+    }
+    println!(
+        "re-scan of {}: {}",
+        args.out.display(),
+        if clean {
+            "no identifiers left in transformed columns"
+        } else {
+            "IDENTIFIERS LEFT"
+        }
+    );
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
