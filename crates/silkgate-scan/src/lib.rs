@@ -22,6 +22,7 @@
 //! assert_eq!(report.categories, vec![DataCategory::Personal]);
 //! ```
 
+pub mod corpus;
 mod deid;
 pub mod detect;
 mod entity;

@@ -20,8 +20,8 @@ const N: usize = Entity::ALL.len();
 /// Whether the first CSV record is a header.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum HeaderMode {
-    /// A header unless a first-row field is a recognised identifier or every field is
-    /// numeric.
+    /// A header unless a first-row field is a recognised identifier (names and gender words
+    /// do not count: headers can look like them) or every field is numeric.
     #[default]
     Auto,
     /// The first record is a header.
@@ -495,12 +495,18 @@ fn scan_csv(
         HeaderMode::Present => true,
         HeaderMode::Absent => false,
         HeaderMode::Auto => {
-            !names.iter().any(|n| !detect::detect(n).strong.is_empty())
-                && !names.iter().all(|n| {
-                    !n.is_empty()
-                        && n.bytes()
-                            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
-                })
+            // A header cell may look like a name ("金额", amount, starts with a surname
+            // character), so only identifier-shaped cells make the first row data.
+            !names.iter().any(|n| {
+                detect::detect(n)
+                    .strong
+                    .iter()
+                    .any(|e| !matches!(e, Entity::PersonName | Entity::Gender))
+            }) && !names.iter().all(|n| {
+                !n.is_empty()
+                    && n.bytes()
+                        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+            })
         }
     };
     if is_header {

@@ -1,4 +1,5 @@
 //! Integration tests of `silkgate-scan` (one test binary, modules inside).
 
+mod corpus;
 mod deid;
 mod scan;
