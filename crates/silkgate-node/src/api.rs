@@ -140,6 +140,36 @@ pub async fn trust_list(State(state): State<NodeState>) -> Json<serde_json::Valu
     Json(serde_json::to_value(&*state.trust_list()).unwrap_or_default())
 }
 
+/// `PUT /api/v1/trust-list`: the operator installs a new committee-signed trust list. It is
+/// refused unless the committee's signature verifies and its version is not lower than the
+/// one in force; the change is recorded as an event and applies to new connections at once.
+#[utoipa::path(put, path = "/api/v1/trust-list", request_body(content = Object, description = "Signed trust list"),
+    responses((status = 200, description = "Installed"), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn put_trust_list(
+    State(state): State<NodeState>,
+    conn: Conn,
+    headers: HeaderMap,
+    ApiJson(list): ApiJson<silkgate_model::Signed<silkgate_model::TrustList>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !matches!(
+        state.caller(&headers, conn.0.as_ref()).await?,
+        Caller::Operator
+    ) {
+        return Err(ApiError::Forbidden(
+            "only the node operator installs trust lists".into(),
+        ));
+    }
+    let version = list.document.version;
+    state.accept_trust_list(list).await.map_err(|e| match e {
+        crate::NodeError::TrustList(reason) => ApiError::Conflict {
+            field: "trust_list".into(),
+            reason,
+        },
+        other => ApiError::internal(other),
+    })?;
+    Ok(Json(json!({ "version": version })))
+}
+
 /// `POST /api/v1/organisations`: the operator registers an organisation and issues its
 /// credential (client certificate from the node's CA, API token).
 #[utoipa::path(post, path = "/api/v1/organisations", request_body = RegisterOrganisationRequest,

@@ -292,6 +292,25 @@ impl OrgClient {
         Self::answer(self.get("/api/v1/trust-list").send().await?).await
     }
 
+    /// Installs a signed trust list (operator).
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub async fn put_trust_list(
+        &self,
+        list: &Signed<TrustList>,
+    ) -> Result<serde_json::Value, ClientError> {
+        Self::answer(
+            self.http
+                .put(format!("{}/api/v1/trust-list", self.base))
+                .bearer_auth(&self.token)
+                .json(list)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
     /// Waits until a transfer reaches a final status or `timeout` passes.
     ///
     /// # Errors

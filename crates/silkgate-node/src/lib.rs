@@ -97,7 +97,10 @@ pub fn app(state: NodeState) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .route("/openapi.json", get(openapi))
-        .route("/api/v1/trust-list", get(api::trust_list))
+        .route(
+            "/api/v1/trust-list",
+            get(api::trust_list).put(api::put_trust_list),
+        )
         .route("/api/v1/organisations", post(api::register_organisation))
         .route("/api/v1/datasets", post(api::publish))
         .route("/api/v1/catalogue", get(api::catalogue))

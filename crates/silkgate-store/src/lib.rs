@@ -248,10 +248,15 @@ impl Store {
         &self,
         filter: &CatalogueFilter,
     ) -> Result<Vec<DatasetVersion>, StoreError> {
-        let text = filter
-            .text
-            .as_ref()
-            .map(|t| format!("%{}%", t.to_lowercase()));
+        let text = filter.text.as_ref().map(|t| {
+            // Match the text literally: escape LIKE's wildcards (see `ESCAPE` in the SQL).
+            let t = t
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{t}%")
+        });
         let after = filter.after.clone().unwrap_or_default();
         let rows: Vec<rows::DatasetRow> = sqlx::query_as(rows::DATASET_SEARCH)
             .bind(filter.sector.map(|s| s.as_str()))

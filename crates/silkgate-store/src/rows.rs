@@ -119,7 +119,7 @@ pub(crate) const DATASET_SELECT_ONE: &str = "SELECT dataset_id, sha256, provider
 // `$3` is the keyset cursor: rows strictly after `dataset_id || '/' || sha256`.
 pub(crate) const DATASET_SEARCH: &str = "SELECT dataset_id, sha256, provider, title, description, sector, format, schema_json, visibility_json, size, published_at, blob_key FROM dataset_versions \
      WHERE ($1 IS NULL OR sector = $1) \
-       AND ($2 IS NULL OR lower(title) LIKE $2 OR lower(description) LIKE $2) \
+       AND ($2 IS NULL OR lower(title) LIKE $2 ESCAPE '\\' OR lower(description) LIKE $2 ESCAPE '\\') \
        AND (dataset_id || '/' || sha256) > $3 \
      ORDER BY dataset_id, sha256 LIMIT $4";
 

@@ -230,6 +230,16 @@ pub async fn catalogue_filters_and_paginates(store: &Store) {
         .unwrap();
     assert_eq!(text.len(), 1);
     assert_eq!(text[0].dataset_id, "ds-4");
+    // LIKE wildcards in the text are taken literally.
+    let literal = store
+        .search_datasets(&CatalogueFilter {
+            text: Some("customs_".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(literal.is_empty(), "'_' matched as a wildcard");
     let (one, blob) = store
         .dataset_version("ds-2", &format!("{:064}", 2))
         .await

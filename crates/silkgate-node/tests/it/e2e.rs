@@ -282,3 +282,71 @@ async fn health_metrics_and_openapi_are_served() {
     );
     fed.fed.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_list_versions_only_move_forward_and_need_the_committee_signature() {
+    let fed = federation(&["KG", "TJ"]).await;
+    let node = fed.fed.node("KG");
+    let op = node.operator().unwrap();
+    let current = op.trust_list().await.unwrap();
+    assert_eq!(current.document.version, 1);
+    let committee_hex = std::fs::read_to_string(fed.fed.root.join("committee.key")).unwrap();
+    let committee = ed25519_dalek::SigningKey::from_bytes(
+        &hex::decode(committee_hex.trim())
+            .unwrap()
+            .try_into()
+            .unwrap(),
+    );
+
+    // Signed by someone else: refused.
+    let mut next = current.document.clone();
+    next.version = 2;
+    let forger = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+    let forged = silkgate_node::identity::sign_trust_list(next.clone(), &forger).unwrap();
+    assert!(op.put_trust_list(&forged).await.is_err());
+    // Version 2 by the committee, dropping TJ: accepted; TJ's node is then refused at TLS.
+    next.nodes.retain(|n| n.state.as_str() != "TJ");
+    let v2 = silkgate_node::identity::sign_trust_list(next.clone(), &committee).unwrap();
+    op.put_trust_list(&v2).await.unwrap();
+    assert_eq!(op.trust_list().await.unwrap().document.version, 2);
+    let tj = fed.fed.node("TJ").running.state.identity();
+    let config = silkgate_node::tls::peer_client_config(
+        &current.document,
+        &tj.tls_cert_pem,
+        &tj.tls_key_pem,
+    )
+    .unwrap();
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .build()
+        .unwrap();
+    assert!(
+        http.get(format!("{}/healthz", node.url))
+            .send()
+            .await
+            .is_err(),
+        "a peer dropped from the list still connects"
+    );
+    // Going back to version 1 is refused, naming the field.
+    let err = op.put_trust_list(&current).await.unwrap_err();
+    match err {
+        silkgate_node::client::ClientError::Api {
+            status,
+            field,
+            reason,
+        } => {
+            assert_eq!((status, field.as_deref()), (409, Some("trust_list")));
+            assert!(reason.contains("older"), "{reason}");
+        }
+        e => panic!("{e}"),
+    }
+    let events = op.events(0, 1000).await.unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == "trust-list.accepted")
+            .count(),
+        2
+    );
+    fed.fed.shutdown();
+}
