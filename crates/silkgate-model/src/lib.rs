@@ -16,6 +16,7 @@
 //! assert_eq!("sensitive".parse::<DataCategory>().unwrap(), DataCategory::Sensitive);
 //! ```
 
+pub mod agreement;
 pub mod canonical;
 mod category;
 mod dataset;
@@ -26,6 +27,7 @@ mod state;
 mod transfer;
 mod trust;
 
+pub use agreement::{MarkedColumn, MarkingTerms, TermError};
 pub use canonical::{CanonicalError, Document, Signed};
 pub use category::{DataCategory, Sector};
 pub use dataset::{Column, DatasetFormat, DatasetVersion, Sha256Hex, Visibility};

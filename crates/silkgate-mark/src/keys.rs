@@ -1,0 +1,215 @@
+//! Keyed derivations: every choice a mark makes comes from HMAC-SHA-256 under the provider
+//! node's marking secret, so nobody without the secret can tell which cells carry a mark or
+//! what a recipient's fingerprint is, and the provider can recompute both at tracing time from
+//! the marking record alone.
+
+use aws_lc_rs::hmac::{self, HMAC_SHA256};
+
+use crate::MarkError;
+
+/// HMAC-SHA-256 from aws-lc-rs, the workspace's one crypto provider. Its API is not generic, so
+/// the hot path runs optimised code even in debug builds of this crate (the per-cell HMAC is
+/// the cost of marking and tracing).
+#[derive(Clone)]
+struct HmacSha256(hmac::Key);
+
+impl HmacSha256 {
+    fn new(key: &[u8]) -> Self {
+        HmacSha256(hmac::Key::new(HMAC_SHA256, key))
+    }
+
+    fn start(&self) -> Mac {
+        Mac(hmac::Context::with_key(&self.0))
+    }
+}
+
+/// One HMAC computation in progress.
+struct Mac(hmac::Context);
+
+impl Mac {
+    fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    fn finalize(self) -> [u8; 32] {
+        self.0
+            .sign()
+            .as_ref()
+            .try_into()
+            .expect("HMAC-SHA-256 tags are 32 bytes")
+    }
+}
+
+/// Domain-separation prefix of every derivation; a new scheme gets a new prefix.
+pub(crate) const SCHEME: &str = "silkgate-mark/v1";
+
+/// The provider node's marking secret (32 bytes). Kept apart from the node's signing key: it
+/// never leaves the node and never signs anything.
+#[derive(Clone)]
+pub struct MarkKey(HmacSha256);
+
+impl MarkKey {
+    /// Wraps 32 secret bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        // Keyed once here; every derivation clones the keyed state instead of re-keying.
+        MarkKey(HmacSha256::new(&bytes))
+    }
+
+    /// Reads a key from 64 hex digits (surrounding whitespace ignored), as stored in a key file.
+    ///
+    /// # Errors
+    /// [`MarkError::Key`] if the text is not 64 hex digits.
+    pub fn from_hex(text: &str) -> Result<Self, MarkError> {
+        let bytes = hex::decode(text.trim()).map_err(|e| MarkError::Key(e.to_string()))?;
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|b: Vec<u8>| MarkError::Key(format!("expected 32 bytes, got {}", b.len())))?;
+        Ok(MarkKey::from_bytes(arr))
+    }
+
+    fn mac(&self) -> Mac {
+        self.0.start()
+    }
+
+    /// The key under which cell identities of one dataset are derived. It is the same for every
+    /// copy of the dataset, so tracing computes each found cell's identity once, not once per
+    /// candidate recipient.
+    pub(crate) fn dataset_key(&self, dataset: &str) -> DatasetKey {
+        let mut mac = self.mac();
+        mac.update(SCHEME.as_bytes());
+        mac.update(b" dataset\0");
+        mac.update(dataset.as_bytes());
+        DatasetKey(HmacSha256::new(&mac.finalize()))
+    }
+
+    /// A copy's fingerprint in one column: `symbols` pseudo-random u32 values, one per
+    /// fingerprint position. Each column has its own, so agreement at a position in one column
+    /// says nothing about another column and positions are independent trials. Derived from
+    /// the delivery's identifiers, so the marking record needs to hold no secret.
+    pub(crate) fn fingerprint(
+        &self,
+        dataset: &str,
+        transfer_id: &str,
+        recipient: &str,
+        column: &str,
+        symbols: u32,
+    ) -> Vec<u32> {
+        let mut out = Vec::with_capacity(symbols as usize);
+        let mut block = 0u32;
+        while out.len() < symbols as usize {
+            let mut mac = self.mac();
+            mac.update(SCHEME.as_bytes());
+            mac.update(b" fingerprint\0");
+            for part in [dataset, transfer_id, recipient, column] {
+                mac.update(part.as_bytes());
+                mac.update(b"\0");
+            }
+            mac.update(&block.to_be_bytes());
+            let bytes = mac.finalize();
+            for chunk in bytes.chunks_exact(4) {
+                if out.len() < symbols as usize {
+                    out.push(u32::from_be_bytes(chunk.try_into().expect("4-byte chunk")));
+                }
+            }
+            block += 1;
+        }
+        out
+    }
+
+    /// A keyed stream of numbers for building one copy's canary records.
+    pub(crate) fn canary_stream<'a>(
+        &'a self,
+        dataset: &'a str,
+        transfer_id: &'a str,
+        recipient: &'a str,
+    ) -> impl FnMut(u64) -> u64 + 'a {
+        move |i| {
+            let mut mac = self.mac();
+            mac.update(SCHEME.as_bytes());
+            mac.update(b" canary\0");
+            for part in [dataset, transfer_id, recipient] {
+                mac.update(part.as_bytes());
+                mac.update(b"\0");
+            }
+            mac.update(&i.to_be_bytes());
+            let bytes = mac.finalize();
+            u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes"))
+        }
+    }
+}
+
+impl std::fmt::Debug for MarkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MarkKey(<secret>)")
+    }
+}
+
+/// What the keyed hash says about one cell identity.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CellChoice {
+    /// Whether this cell carries a mark.
+    pub selected: bool,
+    /// The fingerprint position it carries.
+    pub position: u32,
+    /// A keyed offset added to the fingerprint symbol, so equal symbols do not show as equal
+    /// digits across cells.
+    pub mask: u32,
+    /// Keyed tag of the identity, used in canary digests of marked columns.
+    pub tag: [u8; 8],
+}
+
+impl CellChoice {
+    /// Canary digest of the cell whose identity this is and whose residue is `digit`.
+    pub fn canary_digest(&self, digit: u32) -> String {
+        format!("{}:{digit}", hex::encode(self.tag))
+    }
+}
+
+/// Pre-keyed HMAC for one dataset's cell identities and canary digests.
+#[derive(Clone)]
+pub(crate) struct DatasetKey(HmacSha256);
+
+impl DatasetKey {
+    /// The choice for the cell of `column` whose value, with its marked low-order residue
+    /// removed, is `stable`. The identity depends only on the column name and the cell's own
+    /// high-order part, not on a primary key, row position or other columns, so it survives
+    /// row subsets, shuffles, and dropped or reordered columns.
+    pub fn cell(
+        &self,
+        column: &str,
+        decimals: u32,
+        modulus: u32,
+        stable: i128,
+        select_one_in: u32,
+        symbols: u32,
+    ) -> CellChoice {
+        let mut mac = self.0.start();
+        mac.update(b"cell\0");
+        mac.update(column.as_bytes());
+        mac.update(b"\0");
+        mac.update(&decimals.to_be_bytes());
+        mac.update(&modulus.to_be_bytes());
+        mac.update(&stable.to_be_bytes());
+        let b = mac.finalize();
+        let sel = u64::from_be_bytes(b[0..8].try_into().expect("8 bytes"));
+        let pos = u64::from_be_bytes(b[8..16].try_into().expect("8 bytes"));
+        let mask = u64::from_be_bytes(b[16..24].try_into().expect("8 bytes"));
+        CellChoice {
+            selected: sel % u64::from(select_one_in) == 0,
+            position: (pos % u64::from(symbols)) as u32,
+            mask: (mask % u64::from(modulus)) as u32,
+            tag: b[24..32].try_into().expect("8 bytes"),
+        }
+    }
+
+    /// A short keyed digest of a normalised cell value, for recognising canary records without
+    /// keeping their values in the marking record.
+    pub fn canary_digest(&self, column: &str, normalised: &str) -> String {
+        let mut mac = self.0.start();
+        mac.update(b"canary-cell\0");
+        mac.update(column.as_bytes());
+        mac.update(b"\0");
+        mac.update(normalised.as_bytes());
+        hex::encode(&mac.finalize()[..12])
+    }
+}

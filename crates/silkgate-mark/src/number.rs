@@ -1,0 +1,168 @@
+//! Exact decimal reading and writing of the numbers whose low-order digits carry a mark.
+//!
+//! A value is handled as an integer count of units of its last marked place (`decimals`
+//! fractional digits), so `1234.5`, `1234.50` and `1.2345e3` are the same value at two decimals
+//! and re-saving a file through a tool that reformats numbers does not move a mark.
+
+/// Largest magnitude handled; beyond it a cell is simply not marked.
+const MAX_DIGITS: usize = 30;
+
+/// A number read from a cell, scaled to `decimals` fractional digits, with what is needed to
+/// write a changed value back in the same shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Scaled {
+    /// The value in units of `10^-decimals`.
+    pub value: i128,
+    /// Fractional digits to write back (at least `decimals`, more if the source had trailing zeros).
+    pub frac_digits: u32,
+}
+
+/// Reads `text` as a decimal at `decimals` fractional digits. Returns `None` for anything that
+/// is not a plain number at that precision: text, more significant fractional digits than
+/// `decimals`, zero-padded integers (identifiers such as `007`, whose shape a mark would break).
+pub(crate) fn parse(text: &str, decimals: u32) -> Option<Scaled> {
+    let s = text.trim();
+    if s.is_empty() || s.len() > 64 {
+        return None;
+    }
+    let (neg, body) = match s.as_bytes()[0] {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (mantissa, exp) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(body[i + 1..].parse::<i32>().ok()?)),
+        None => (body, None),
+    };
+    let (int_part, frac_part) = match mantissa.find('.') {
+        Some(i) => (&mantissa[..i], &mantissa[i + 1..]),
+        None => (mantissa, ""),
+    };
+    if (int_part.is_empty() && frac_part.is_empty())
+        || !int_part.bytes().all(|b| b.is_ascii_digit())
+        || !frac_part.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    if exp.is_none() && int_part.len() > 1 && int_part.starts_with('0') {
+        return None;
+    }
+    let digits: String = format!("{int_part}{frac_part}");
+    let digits = digits.trim_start_matches('0');
+    // value = digits * 10^(exp - frac_len); scaled = value * 10^decimals
+    let shift = exp.unwrap_or(0) as i64 - frac_part.len() as i64 + decimals as i64;
+    let scaled = if digits.is_empty() {
+        Some(0i128)
+    } else if shift >= 0 {
+        if digits.len() as i64 + shift > MAX_DIGITS as i64 {
+            return None;
+        }
+        let m: i128 = digits.parse().ok()?;
+        Some(m * 10i128.pow(shift as u32))
+    } else {
+        let cut = (-shift) as usize;
+        if cut >= digits.len() {
+            None
+        } else {
+            let (keep, dropped) = digits.split_at(digits.len() - cut);
+            if dropped.bytes().all(|b| b == b'0') && keep.len() <= MAX_DIGITS {
+                keep.parse::<i128>().ok()
+            } else {
+                None
+            }
+        }
+    };
+    let (scaled, frac_digits) = match scaled {
+        Some(v) if exp.is_none() => (v, (frac_part.len() as u32).max(decimals)),
+        Some(v) => (v, decimals),
+        // A value such as 1234.5300000000002, left by a tool that went through binary floating
+        // point, is accepted when it is that close to a value at this precision.
+        None => (float_noise(s, decimals)?, decimals),
+    };
+    Some(Scaled {
+        value: if neg { -scaled } else { scaled },
+        frac_digits,
+    })
+}
+
+fn float_noise(s: &str, decimals: u32) -> Option<i128> {
+    let v: f64 = s.parse().ok()?;
+    let x = v.abs() * 10f64.powi(decimals as i32);
+    let r = x.round();
+    if !x.is_finite() || r > 1e15 || (x - r).abs() > 1e-6 * r.max(1.0) {
+        return None;
+    }
+    Some(r as i128)
+}
+
+/// Writes a scaled value with `frac_digits` fractional digits, where `decimals` is the scale of
+/// `value`.
+pub(crate) fn format(value: i128, decimals: u32, frac_digits: u32) -> String {
+    let neg = value < 0;
+    let mag = value.unsigned_abs();
+    let unit = 10u128.pow(decimals);
+    let int = mag / unit;
+    let frac = mag % unit;
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    out.push_str(&int.to_string());
+    if frac_digits > 0 {
+        out.push('.');
+        out.push_str(&format!("{frac:0width$}", width = decimals as usize));
+        for _ in decimals..frac_digits {
+            out.push('0');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, decimals: u32, expect: Option<(i128, u32)>) {
+        let got = parse(text, decimals).map(|s| (s.value, s.frac_digits));
+        assert_eq!(got, expect, "parse({text:?}, {decimals})");
+    }
+
+    #[test]
+    fn parses_the_shapes_tools_write() {
+        check("1234.56", 2, Some((123456, 2)));
+        check("1234.5", 2, Some((123450, 2)));
+        check("1234.500", 2, Some((123450, 3)));
+        check("1.2345e3", 2, Some((123450, 2)));
+        check("1234.5300000000002", 2, Some((123453, 2)));
+        check("-12.07", 2, Some((-1207, 2)));
+        check("+3", 0, Some((3, 0)));
+        check("0.5", 1, Some((5, 1)));
+        check(" 42 ", 0, Some((42, 0)));
+    }
+
+    #[test]
+    fn refuses_what_a_mark_would_damage() {
+        check("1.234", 2, None); // more precision than the mark's place
+        check("007", 0, None); // zero-padded identifier
+        check("12a", 0, None);
+        check("", 0, None);
+        check("1,234.5", 2, None);
+        check("-", 0, None);
+        check(".", 0, None);
+        check("1e400", 0, None);
+    }
+
+    #[test]
+    fn formats_back_in_shape() {
+        assert_eq!(format(123453, 2, 2), "1234.53");
+        assert_eq!(format(123450, 2, 3), "1234.500");
+        assert_eq!(format(-1207, 2, 2), "-12.07");
+        assert_eq!(format(5, 2, 2), "0.05");
+        assert_eq!(format(1237, 0, 0), "1237");
+        for text in ["1234.56", "-0.07", "10", "99.90"] {
+            let s = parse(text, 2).unwrap();
+            let back = format(s.value, 2, s.frac_digits);
+            assert_eq!(parse(&back, 2).unwrap().value, s.value, "{text} -> {back}");
+        }
+    }
+}

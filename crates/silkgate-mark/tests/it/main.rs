@@ -1,0 +1,5 @@
+//! Integration tests of marking and leak tracing (one test binary for the crate).
+
+mod common;
+mod marking;
+mod tracing;
