@@ -27,7 +27,11 @@ mod state;
 mod transfer;
 mod trust;
 
-pub use agreement::{MarkedColumn, MarkingTerms, TermError};
+pub use agreement::{
+    ActiveAgreement, Agreement, AgreementError, AgreementState, AgreementStatus, Date,
+    MarkedColumn, MarkingTerms, ProposedAgreement, SignedAgreement, Template, TermBreach,
+    TermError, Terms, TransferRequest,
+};
 pub use canonical::{CanonicalError, Document, Signed};
 pub use category::{DataCategory, Sector};
 pub use dataset::{Column, DatasetFormat, DatasetVersion, Sha256Hex, Visibility};
