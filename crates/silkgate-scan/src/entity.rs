@@ -179,6 +179,14 @@ impl EntitySet {
     /// The empty set.
     pub const EMPTY: EntitySet = EntitySet(0);
 
+    /// Every entity.
+    pub const ALL: EntitySet = EntitySet(u64::MAX >> (64 - Entity::ALL.len()));
+
+    /// The set holding only `e`.
+    pub fn only(e: Entity) -> EntitySet {
+        EntitySet(1 << e.index())
+    }
+
     /// Adds an entity.
     pub fn insert(&mut self, e: Entity) {
         self.0 |= 1 << e.index();

@@ -307,6 +307,16 @@ impl<'r> Record<'r> {
     pub fn fields(&self) -> impl Iterator<Item = &'r [u8]> + '_ {
         (0..self.ends.len()).map(|i| self.field(i))
     }
+
+    /// The fields as text when the whole record is valid UTF-8 (checked once per record:
+    /// delimiters and quotes are ASCII, so no field boundary falls inside a character).
+    pub fn str_fields(&self) -> Option<impl Iterator<Item = &'r str> + '_> {
+        let text = simdutf8::basic::from_utf8(self.data).ok()?;
+        Some((0..self.ends.len()).map(move |i| {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] };
+            &text[start..self.ends[i]]
+        }))
+    }
 }
 
 /// A streaming CSV reader over `csv-core` with bounded buffers.

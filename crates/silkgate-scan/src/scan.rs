@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use silkgate_model::DataCategory;
 
 use crate::detect::{self, cn, date, kz};
-use crate::entity::Entity;
+use crate::entity::{Entity, EntitySet};
 use crate::error::ScanError;
 use crate::header::{self, HeaderEvidence};
 use crate::hll::{HyperLogLog, hash_bytes};
@@ -140,12 +140,16 @@ pub struct ColumnReport {
     pub name: String,
     /// The entity most values are, if the column qualifies for one.
     pub entity: Option<Entity>,
-    /// Values counted as that entity.
+    /// Values counted as that entity, among the `checked` values.
     pub matched: u64,
-    /// `matched` / `non_empty`.
+    /// `matched` / `checked`.
     pub share: f64,
     /// Non-empty values in the column.
     pub non_empty: u64,
+    /// Values the entity's detector looked at: all `non_empty` values when the column's
+    /// entity was clear from its first 1024 values (the usual case, counts exact), else a
+    /// systematic sample (every 8th value after the first 1024).
+    pub checked: u64,
     /// What the header announced.
     pub header_evidence: Vec<HeaderEvidence>,
     /// Estimated distinct values of the entity, for person-identifying entities.
@@ -183,13 +187,42 @@ impl ScanReport {
     }
 }
 
+/// Values of a column that always get every detector, before the column may be pinned.
+const WARMUP: u64 = 1024;
+/// In a pinned column, every this-many-th value still gets every detector (an audit).
+const AUDIT_EVERY: u64 = 32;
+/// In a column not pinned after the warm-up, every this-many-th value gets every detector.
+const SAMPLE_EVERY: u64 = 8;
+/// Share of the warm-up values an entity needs for its column to be pinned to it.
+const PIN_SHARE: f64 = 0.5;
+
+/// A column whose entity is clear after the warm-up: every further value is checked for
+/// that entity alone (exact counts), the other detectors run on audits only.
+struct Pin {
+    entity: Entity,
+    checked: u64,
+    strong: u64,
+    weak: u64,
+}
+
 /// Counters for one column while the file is read.
+///
+/// Speed without losing exactness where it matters: the first [`WARMUP`] values get every
+/// detector. If one entity then holds half of them, the column is pinned and each later
+/// value is checked for that entity (so its count, share and distinct estimate are exact),
+/// with a full check on every [`AUDIT_EVERY`]-th value. Otherwise every [`SAMPLE_EVERY`]-th
+/// value gets the full check and the column is classified from that sample (the report's
+/// `checked` says how many values were looked at).
 struct ColumnState {
     name: String,
     header: Vec<HeaderEvidence>,
     non_empty: u64,
+    /// Values that went through every detector, and their matches.
+    full_checked: u64,
     strong: [u64; N],
     weak: [u64; N],
+    pin: Option<Pin>,
+    sample_counts: [u8; N],
     samples: Vec<(Entity, String)>,
     hll: Option<HyperLogLog>,
     minors: Minors,
@@ -202,34 +235,113 @@ impl ColumnState {
             name,
             header,
             non_empty: 0,
+            full_checked: 0,
             strong: [0; N],
             weak: [0; N],
+            pin: None,
+            sample_counts: [0; N],
             samples: Vec::new(),
             hll: None,
             minors: Minors::default(),
         }
     }
 
+    fn announced(&self, e: Entity) -> bool {
+        self.header.iter().any(|h| h.entity == e)
+    }
+
     fn observe(&mut self, raw: &str, opts: &ScanOptions) {
-        let v = raw.trim();
+        let v = raw.trim_ascii();
         if v.is_empty() {
             return;
         }
         self.non_empty += 1;
+        let n = self.non_empty;
+        if n <= WARMUP {
+            self.full(v, opts);
+            if n == WARMUP {
+                self.try_pin();
+            }
+            return;
+        }
+        match &self.pin {
+            Some(_) if !n.is_multiple_of(AUDIT_EVERY) => self.pinned(v, opts),
+            Some(_) => self.full(v, opts),
+            None if n.is_multiple_of(SAMPLE_EVERY) => self.full(v, opts),
+            None => {}
+        }
+    }
+
+    fn try_pin(&mut self) {
+        let mut best: Option<(Entity, u64)> = None;
+        for &e in Entity::ALL {
+            let score = self.strong[e.index()]
+                + if self.announced(e) {
+                    self.weak[e.index()]
+                } else {
+                    0
+                };
+            if score as f64 >= PIN_SHARE * self.full_checked as f64
+                && best.is_none_or(|(_, s)| score > s)
+            {
+                best = Some((e, score));
+            }
+        }
+        if let Some((e, _)) = best.filter(|(_, s)| *s > 0) {
+            self.pin = Some(Pin {
+                entity: e,
+                checked: self.full_checked,
+                strong: self.strong[e.index()],
+                weak: self.weak[e.index()],
+            });
+        }
+    }
+
+    /// Every detector.
+    fn full(&mut self, v: &str, opts: &ScanOptions) {
+        self.full_checked += 1;
         let det = detect::detect(v);
+        if let Some(p) = &mut self.pin {
+            p.checked += 1;
+            p.strong += u64::from(det.strong.contains(p.entity));
+            p.weak += u64::from(det.weak.contains(p.entity));
+        }
         if det.is_empty() {
             return;
         }
-        let mut person = false;
         for e in det.strong.iter() {
             self.strong[e.index()] += 1;
-            person |= e.identifies_person();
-            self.keep_sample(e, v, opts.sample);
         }
         for e in det.weak.iter() {
             self.weak[e.index()] += 1;
+        }
+        self.record(v, det, opts);
+    }
+
+    /// Only the pinned entity's detector.
+    fn pinned(&mut self, v: &str, opts: &ScanOptions) {
+        let Some(p) = &mut self.pin else {
+            return;
+        };
+        let det = detect::detect_in(v, EntitySet::only(p.entity));
+        p.checked += 1;
+        p.strong += u64::from(!det.strong.is_empty());
+        p.weak += u64::from(!det.weak.is_empty());
+        if !det.is_empty() {
+            self.record(v, det, opts);
+        }
+    }
+
+    /// Samples, the distinct-value sketch and ages for a value that matched.
+    fn record(&mut self, v: &str, det: detect::Detection, opts: &ScanOptions) {
+        let mut person = false;
+        for e in det.all().iter() {
             person |= e.identifies_person();
-            self.keep_sample(e, v, opts.sample);
+            let count = &mut self.sample_counts[e.index()];
+            if usize::from(*count) < opts.sample.min(255) {
+                *count += 1;
+                self.samples.push((e, mask::sample(v, e)));
+            }
         }
         if person {
             self.hll
@@ -253,39 +365,54 @@ impl ColumnState {
         }
     }
 
-    fn keep_sample(&mut self, e: Entity, v: &str, limit: usize) {
-        if limit > 0 && self.samples.iter().filter(|(x, _)| *x == e).count() < limit {
-            self.samples.push((e, mask::sample(v, e)));
-        }
-    }
-
     fn classify(self, opts: &ScanOptions) -> (ColumnReport, Option<HyperLogLog>, Minors) {
-        let announced = |e: Entity| self.header.iter().any(|h| h.entity == e);
-        let mut best: Option<(Entity, u64)> = None;
-        if self.non_empty > 0 {
+        let threshold = |e: Entity| {
+            if self.announced(e) {
+                opts.header_threshold
+            } else {
+                opts.value_threshold
+            }
+        };
+        // (entity, matched, checked): exact when pinned, else from the fully checked values.
+        let mut best: Option<(Entity, u64, u64)> = None;
+        if let Some(p) = &self.pin {
+            let score = p.strong + if self.announced(p.entity) { p.weak } else { 0 };
+            if p.checked > 0 && score as f64 >= threshold(p.entity) * p.checked as f64 {
+                best = Some((p.entity, score, p.checked));
+            }
+        }
+        if best.is_none() && self.full_checked > 0 {
+            let mut top: Option<(Entity, u64)> = None;
             for &e in Entity::ALL {
-                let with_header = announced(e);
-                let score =
-                    self.strong[e.index()] + if with_header { self.weak[e.index()] } else { 0 };
-                let share = score as f64 / self.non_empty as f64;
-                let threshold = if with_header {
-                    opts.header_threshold
-                } else {
-                    opts.value_threshold
-                };
-                if score > 0 && share >= threshold && best.is_none_or(|(_, s)| score > s) {
-                    best = Some((e, score));
+                let score = self.strong[e.index()]
+                    + if self.announced(e) {
+                        self.weak[e.index()]
+                    } else {
+                        0
+                    };
+                if score > 0
+                    && score as f64 >= threshold(e) * self.full_checked as f64
+                    && top.is_none_or(|(_, s)| score > s)
+                {
+                    top = Some((e, score));
                 }
             }
-            if best.is_none()
-                && let Some(h) = self.header.iter().find(|h| h.entity.header_only())
-            {
-                best = Some((h.entity, self.non_empty));
-            }
+            best = top.map(|(e, score)| (e, score, self.full_checked));
         }
-        let (entity, matched) = match best {
-            Some((e, m)) => (Some(e), m),
-            None => (None, 0),
+        if best.is_none()
+            && self.non_empty > 0
+            && let Some(h) = self.header.iter().find(|h| h.entity.header_only())
+        {
+            best = Some((h.entity, self.non_empty, self.non_empty));
+        }
+        let (entity, matched, checked) = match best {
+            Some((e, m, c)) => (Some(e), m, c),
+            None => (None, 0, self.full_checked),
+        };
+        let share = if checked == 0 {
+            0.0
+        } else {
+            matched as f64 / checked as f64
         };
         let distinct = entity
             .filter(|e| e.identifies_person())
@@ -299,17 +426,13 @@ impl ColumnState {
                 .collect(),
             None => Vec::new(),
         };
-        let share = if self.non_empty == 0 {
-            0.0
-        } else {
-            matched as f64 / self.non_empty as f64
-        };
         let report = ColumnReport {
             name: self.name,
             entity,
             matched,
             share,
             non_empty: self.non_empty,
+            checked,
             header_evidence: self.header,
             distinct_estimate: distinct,
             samples,
@@ -529,8 +652,20 @@ fn scan_csv(
         s.rows += 1;
     }
     while let Some(rec) = rdr.next_record()? {
-        for (i, f) in rec.fields().enumerate() {
-            s.observe_bytes(i, f);
+        match rec.str_fields() {
+            Some(fields) => {
+                let opts = s.opts;
+                for (i, f) in fields.enumerate() {
+                    if let Some(c) = s.column(i) {
+                        c.observe(f, opts);
+                    }
+                }
+            }
+            None => {
+                for (i, f) in rec.fields().enumerate() {
+                    s.observe_bytes(i, f);
+                }
+            }
         }
         s.rows += 1;
     }

@@ -44,7 +44,8 @@ const WORDS: &[&str] = &[
 
 /// Whether `raw` (trimmed) is a gender word.
 pub fn gender(raw: &str) -> bool {
-    if raw.len() > 16 {
+    // The longest word is 21 bytes (Hindi); none has a space. Most values fail here.
+    if raw.len() > 21 || raw.contains(' ') || (raw.is_ascii() && raw.len() > 6) {
         return false;
     }
     if raw.is_ascii() {

@@ -62,8 +62,16 @@ const MAX_VALUE: usize = 100;
 
 /// Runs every detector whose shape fits `raw` (surrounding whitespace is ignored).
 pub fn detect(raw: &str) -> Detection {
+    detect_in(raw, EntitySet::ALL)
+}
+
+/// Runs only the detectors of the entities in `want` (the others are skipped, so their
+/// results are absent): the scanner's fast path once a column's entity is known. For every
+/// entity `e` in `want`, `detect_in(v, want)` agrees with `detect(v)` on `e`.
+pub fn detect_in(raw: &str, want: EntitySet) -> Detection {
+    let w = want;
     let mut out = Detection::default();
-    let s = raw.trim();
+    let s = raw.trim_ascii();
     if s.is_empty() || s.len() > MAX_VALUE {
         return out;
     }
@@ -81,11 +89,11 @@ pub fn detect(raw: &str) -> Detection {
         }
     }
     if non_ascii {
-        detect_text(s, &mut out);
+        detect_text(s, w, &mut out);
         return out;
     }
     if n_at == 1 {
-        if email::email(s) {
+        if w.contains(Entity::Email) && email::email(s) {
             out.strong(Entity::Email);
         }
         return out;
@@ -94,26 +102,37 @@ pub fn detect(raw: &str) -> Detection {
         return out;
     }
     if n_alpha == 0 {
-        detect_numeric(s, n_digit, n_dot, &mut out);
+        detect_numeric(s, n_digit, n_dot, w, &mut out);
     } else {
-        detect_alphanumeric(s, n_digit, &mut out);
+        detect_alphanumeric(s, n_digit, w, &mut out);
     }
     out
 }
 
 /// Values with letters outside ASCII: names, gender words, Chinese dates, the passport
 /// written with `№`.
-fn detect_text(s: &str, out: &mut Detection) {
+fn detect_text(s: &str, w: EntitySet, out: &mut Detection) {
+    // The checks below are exclusive: a gender word is not a date, a name or a passport,
+    // so each is tried (when wanted) only if the earlier ones did not match.
     if gender::gender(s) {
-        out.strong(Entity::Gender);
+        if w.contains(Entity::Gender) {
+            out.strong(Entity::Gender);
+        }
         return;
     }
     if s.contains('年') && date::date(s).is_some() {
-        out.weak(Entity::DateOfBirth);
+        if w.contains(Entity::DateOfBirth) {
+            out.weak(Entity::DateOfBirth);
+        }
         return;
     }
     if ru::passport_formatted(s) {
-        out.strong(Entity::RuPassport);
+        if w.contains(Entity::RuPassport) {
+            out.strong(Entity::RuPassport);
+        }
+        return;
+    }
+    if !w.contains(Entity::PersonName) {
         return;
     }
     match name::name(s) {
@@ -123,12 +142,16 @@ fn detect_text(s: &str, out: &mut Detection) {
     }
 }
 
-fn detect_numeric(s: &str, n_digit: usize, n_dot: usize, out: &mut Detection) {
+fn detect_numeric(s: &str, n_digit: usize, n_dot: usize, w: EntitySet, out: &mut Detection) {
     if (n_digit == 8 || s.contains(['-', '/', '.'])) && date::date(s).is_some() {
-        out.weak(Entity::DateOfBirth);
+        if w.contains(Entity::DateOfBirth) {
+            out.weak(Entity::DateOfBirth);
+        }
         return;
     }
-    if let Some(m) = phone::phone(s) {
+    if w.contains(Entity::Phone)
+        && let Some(m) = phone::phone(s)
+    {
         match m {
             phone::PhoneMatch::Strong => out.strong(Entity::Phone),
             phone::PhoneMatch::Weak => out.weak(Entity::Phone),
@@ -150,49 +173,51 @@ fn detect_numeric(s: &str, n_digit: usize, n_dot: usize, out: &mut Detection) {
     let bare = n == s.len();
     match n {
         9 => {
-            if by::unp(d) {
+            if w.contains(Entity::ByUnp) && by::unp(d) {
                 out.strong(Entity::ByUnp);
             }
-            if tj::tj_id(d) {
+            if w.contains(Entity::TjId) && tj::tj_id(d) {
                 out.weak(Entity::TjId);
             }
         }
         10 => {
-            if ru::inn(d) {
+            if w.contains(Entity::RuInn) && ru::inn(d) {
                 out.strong(Entity::RuInn);
             }
-            if ir::national_code(d) {
+            if w.contains(Entity::IrNationalCode) && ir::national_code(d) {
                 out.strong(Entity::IrNationalCode);
             }
-            if ru::passport_formatted(s) {
-                out.strong(Entity::RuPassport);
-            } else if bare {
-                out.weak(Entity::RuPassport);
+            if w.contains(Entity::RuPassport) {
+                if ru::passport_formatted(s) {
+                    out.strong(Entity::RuPassport);
+                } else if bare {
+                    out.weak(Entity::RuPassport);
+                }
             }
-            if tj::tj_id(d) && bare {
+            if w.contains(Entity::TjId) && tj::tj_id(d) && bare {
                 out.weak(Entity::TjId);
             }
         }
-        11 if ru::snils(d) => out.strong(Entity::RuSnils),
+        11 if w.contains(Entity::RuSnils) && ru::snils(d) => out.strong(Entity::RuSnils),
         12 => {
-            if kz::iin(d) {
+            if w.contains(Entity::KzIin) && kz::iin(d) {
                 out.strong(Entity::KzIin);
             }
-            if kz::bin(d) {
+            if w.contains(Entity::KzBin) && kz::bin(d) {
                 out.strong(Entity::KzBin);
             }
-            if ru::inn(d) {
+            if w.contains(Entity::RuInn) && ru::inn(d) {
                 out.strong(Entity::RuInn);
             }
-            if india::aadhaar(d) {
+            if w.contains(Entity::InAadhaar) && india::aadhaar(d) {
                 out.strong(Entity::InAadhaar);
             }
         }
         13 => {
-            if ru::ogrn(d) {
+            if w.contains(Entity::RuOgrn) && ru::ogrn(d) {
                 out.strong(Entity::RuOgrn);
             }
-            if pk::cnic(d) {
+            if w.contains(Entity::PkCnic) && pk::cnic(d) {
                 if pk::cnic_formatted(s) {
                     out.strong(Entity::PkCnic);
                 } else if bare {
@@ -201,25 +226,31 @@ fn detect_numeric(s: &str, n_digit: usize, n_dot: usize, out: &mut Detection) {
             }
         }
         14 => {
-            if uz::pinfl(d) {
+            if w.contains(Entity::UzPinfl) && uz::pinfl(d) {
                 out.strong(Entity::UzPinfl);
             }
-            if kg::pin(d) {
+            if w.contains(Entity::KgPin) && kg::pin(d) {
                 out.strong(Entity::KgPin);
             }
         }
-        15 if cn::resident_id_15(d) => out.strong(Entity::CnResidentId),
-        18 if cn::resident_id_18(d) => out.strong(Entity::CnResidentId),
+        15 if w.contains(Entity::CnResidentId) && cn::resident_id_15(d) => {
+            out.strong(Entity::CnResidentId)
+        }
+        18 if w.contains(Entity::CnResidentId) && cn::resident_id_18(d) => {
+            out.strong(Entity::CnResidentId)
+        }
         _ => {}
     }
-    if (13..=19).contains(&n) && card::card(d) {
+    if w.contains(Entity::PaymentCard) && (13..=19).contains(&n) && card::card(d) {
         out.strong(Entity::PaymentCard);
     }
 }
 
-fn detect_alphanumeric(s: &str, n_digit: usize, out: &mut Detection) {
+fn detect_alphanumeric(s: &str, n_digit: usize, w: EntitySet, out: &mut Detection) {
     if n_digit == 0 && gender::gender(s) {
-        out.strong(Entity::Gender);
+        if w.contains(Entity::Gender) {
+            out.strong(Entity::Gender);
+        }
         return;
     }
     // Compact form: upper case without spaces and dashes (IBANs are printed in groups of 4).
@@ -246,19 +277,28 @@ fn detect_alphanumeric(s: &str, n_digit: usize, out: &mut Detection) {
     if alnum_only && n_digit > 0 {
         let d = std::str::from_utf8(&buf[..n]).expect("ASCII is UTF-8");
         match n {
-            9 if by::unp(d) => out.strong(Entity::ByUnp),
-            10 if india::pan(d) => out.strong(Entity::InPan),
-            14 if by::personal_number(d) => out.strong(Entity::ByPersonalNumber),
-            18 if cn::resident_id_18(d) => out.strong(Entity::CnResidentId),
-            18 if cn::uscc(d) => out.strong(Entity::CnUscc),
+            9 if w.contains(Entity::ByUnp) && by::unp(d) => out.strong(Entity::ByUnp),
+            10 if w.contains(Entity::InPan) && india::pan(d) => out.strong(Entity::InPan),
+            14 if w.contains(Entity::ByPersonalNumber) && by::personal_number(d) => {
+                out.strong(Entity::ByPersonalNumber)
+            }
+            18 => {
+                // A value may pass both checks by chance; report both.
+                if w.contains(Entity::CnResidentId) && cn::resident_id_18(d) {
+                    out.strong(Entity::CnResidentId);
+                }
+                if w.contains(Entity::CnUscc) && cn::uscc(d) {
+                    out.strong(Entity::CnUscc);
+                }
+            }
             _ => {}
         }
-        if n >= 15 && iban::iban(d) {
+        if w.contains(Entity::Iban) && n >= 15 && iban::iban(d) {
             out.strong(Entity::Iban);
         }
         return;
     }
-    if n_digit == 0 {
+    if n_digit == 0 && w.contains(Entity::PersonName) {
         match name::name(s) {
             Some(name::NameMatch::Strong) => out.strong(Entity::PersonName),
             Some(name::NameMatch::Weak) => out.weak(Entity::PersonName),

@@ -474,8 +474,42 @@ const NAME_WORDS: &[&str] = &[
     "जैन",
 ];
 
-static WORDS: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| NAME_WORDS.iter().copied().collect());
+/// The list words capitalised as names are written ("иван" → "Иван"), so a capitalised
+/// token is looked up as it is, without lower-casing it.
+static WORDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    NAME_WORDS
+        .iter()
+        .map(|w| {
+            let mut cs = w.chars();
+            let first = cs
+                .next()
+                .map(|c| c.to_uppercase().collect::<String>())
+                .unwrap_or_default();
+            first + cs.as_str()
+        })
+        .collect()
+});
+
+/// Whether `word` (as written) is a list word: capitalised forms directly, other casings
+/// ("IVANOV", "ivanov") after normalising to the capitalised form.
+fn listed(word: &str) -> bool {
+    if WORDS.contains(word) {
+        return true;
+    }
+    let mut cs = word.chars();
+    let Some(first) = cs.next() else {
+        return false;
+    };
+    let rest = cs.as_str();
+    if rest.chars().all(|c| !c.is_uppercase()) && first.is_uppercase() {
+        return false;
+    }
+    let normal: String = first
+        .to_uppercase()
+        .chain(rest.chars().flat_map(char::to_lowercase))
+        .collect();
+    WORDS.contains(&normal)
+}
 
 fn is_han(c: char) -> bool {
     matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
@@ -574,10 +608,14 @@ pub fn name(raw: &str) -> Option<NameMatch> {
         if word.chars().count() < 2 {
             continue;
         }
-        let lower = word.to_lowercase();
-        if WORDS.contains(lower.as_str()) {
+        if listed(word) {
             evidence = true;
-        } else if has_suffix(&lower, script) {
+        } else if has_suffix(word, script)
+            || (word.chars().skip(1).any(char::is_uppercase)
+                && has_suffix(&word.to_lowercase(), script))
+        {
+            // Suffixes are lower case, like the end of a capitalised word; an all-capitals
+            // word is lower-cased first.
             suffix = true;
         }
     }

@@ -261,3 +261,80 @@ fn header_only_entities() {
     assert!(r.categories.contains(&DataCategory::Biometric));
     assert!(r.categories.contains(&DataCategory::Health));
 }
+
+#[test]
+fn detect_in_agrees_with_detect_for_every_wanted_entity() {
+    use silkgate_scan::EntitySet;
+    use silkgate_scan::corpus::{Corpus, ENTITIES, Kind};
+    use silkgate_scan::detect::{detect, detect_in};
+    let mut c = Corpus::new(3);
+    let kinds: Vec<Kind> = ENTITIES
+        .iter()
+        .map(|e| Kind::Entity(*e))
+        .chain([
+            Kind::Amount,
+            Kind::OrderNumber,
+            Kind::Sku,
+            Kind::City,
+            Kind::Product,
+            Kind::RandomDigits(12),
+        ])
+        .collect();
+    for kind in kinds {
+        for row in 0..300 {
+            let v = c.value(kind, row);
+            let all = detect(&v);
+            for &e in ENTITIES {
+                let one = detect_in(&v, EntitySet::only(e));
+                assert_eq!(
+                    one.strong.contains(e),
+                    all.strong.contains(e),
+                    "{e} strong on {v:?}"
+                );
+                assert_eq!(
+                    one.weak.contains(e),
+                    all.weak.contains(e),
+                    "{e} weak on {v:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn long_columns_are_pinned_with_exact_counts_and_late_changes_still_count() {
+    use silkgate_scan::corpus::Corpus;
+    let mut c = Corpus::new(11);
+    let mut csv = String::from("iin,notes\n");
+    // 5000 IINs, 300 of them replaced by junk after the warm-up; the notes column holds
+    // text for 3000 rows and then e-mail addresses.
+    for i in 0..5000u64 {
+        let iin = if i >= 2000 && i % 10 == 0 && i < 5000 {
+            "n/a".to_owned()
+        } else {
+            c.entity_value(Entity::KzIin)
+        };
+        let note = if i < 1500 {
+            "ok".to_owned()
+        } else {
+            format!("user{i}@example.kz")
+        };
+        csv.push_str(&format!("{iin},{note}\n"));
+    }
+    let r = run(csv.as_bytes());
+    let iin = &r.columns[0];
+    assert_eq!(iin.entity, Some(Entity::KzIin));
+    assert_eq!(iin.checked, 5000, "pinned: every value checked");
+    assert_eq!(iin.matched, 5000 - 300);
+    let notes = &r.columns[1];
+    assert_eq!(
+        notes.entity, None,
+        "e-mails are 70 % of the values, under the 80 % threshold"
+    );
+    assert!(
+        notes.checked < notes.non_empty,
+        "not pinned after the warm-up, so sampled"
+    );
+    let distinct = iin.distinct_estimate.unwrap() as f64;
+    assert!((distinct - 4700.0).abs() < 4700.0 * 0.05, "{distinct}");
+}
