@@ -1,0 +1,155 @@
+//! Decision latency and pack load time, single thread.
+//!
+//! `cargo bench -p silkgate-policy --bench decide` loads all packs (embedded) 20 times and
+//! reports the median load-and-validate time, then times 100,000 decisions over a fixed mix of
+//! generated facts (every pair of member states, all recipient kinds, counts around every China
+//! threshold, random categories and grounds) and reports median, p99 and max.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use silkgate_model::{DataCategory, MEMBER_STATES, Sector};
+use silkgate_policy::{
+    DataFacts, Exporter, Facts, Grounds, Outcome, PolicyEngine, Recipient, RecipientKind,
+    YearToDate,
+};
+
+/// A small deterministic generator (SplitMix64) so every run decides the same mix.
+struct Mix(u64);
+
+impl Mix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn flag(&mut self, one_in: u64) -> bool {
+        self.below(one_in) == 0
+    }
+}
+
+fn facts(mix: &mut Mix) -> Facts {
+    let a = mix.below(10) as usize;
+    let b = (a + 1 + mix.below(9) as usize) % 10;
+    let counts = [
+        0, 10, 9_999, 10_000, 99_999, 100_000, 500_000, 999_999, 1_000_000,
+    ];
+    let subjects = counts[mix.below(counts.len() as u64) as usize];
+    let mut categories =
+        vec![DataCategory::ALL[mix.below(DataCategory::ALL.len() as u64) as usize]];
+    if mix.flag(2) {
+        categories.push(DataCategory::Personal);
+    }
+    let sensitive = if mix.flag(4) { subjects / 10 } else { 0 };
+    let kind = [
+        RecipientKind::Enterprise,
+        RecipientKind::PublicBody,
+        RecipientKind::ForeignAuthority,
+    ][mix.below(3) as usize];
+    Facts {
+        from: MEMBER_STATES[a],
+        to: MEMBER_STATES[b],
+        exporter: Exporter {
+            state: Some(MEMBER_STATES[a]),
+            ciio: mix.flag(8),
+            sector: Sector::ALL[mix.below(Sector::ALL.len() as u64) as usize],
+        },
+        recipient: Recipient {
+            state: Some(MEMBER_STATES[b]),
+            kind,
+        },
+        data: DataFacts {
+            categories,
+            subjects,
+            sensitive_subjects: sensitive,
+            important_data: mix.flag(10),
+            biometric: mix.flag(10),
+        },
+        year_to_date: YearToDate {
+            subjects: mix.below(200_000),
+            sensitive_subjects: 0,
+        },
+        grounds: Grounds {
+            consent: mix.flag(2),
+            standard_contract: mix.flag(3),
+            certification: mix.flag(5),
+            security_assessment: mix.flag(5),
+            regulator_permit: mix.flag(4),
+            regulator_notified: mix.flag(2),
+            judicial_approval: mix.flag(3),
+            impact_assessment: mix.flag(2),
+            domestic_database: mix.flag(2),
+            waiting_period_elapsed: mix.flag(3),
+        },
+        exemptions: if mix.flag(6) {
+            vec!["contract-with-individual".to_owned()]
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn main() {
+    // Pack load and validation (schema + 10 state packs + 1 treaty pack).
+    let mut loads = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        black_box(PolicyEngine::embedded().expect("packs load"));
+        loads.push(t.elapsed());
+    }
+    loads.sort();
+    let engine = PolicyEngine::embedded().expect("packs load");
+    let rules: usize = engine.packs().map(|p| p.rules).sum();
+    println!(
+        "load+validate {} packs ({rules} rules): median {:?}, max {:?} over 20 loads",
+        engine.packs().count(),
+        percentile(&loads, 0.5),
+        loads[loads.len() - 1]
+    );
+
+    let mut mix = Mix(2026);
+    let inputs: Vec<Facts> = (0..100_000).map(|_| facts(&mut mix)).collect();
+    // Warm up caches and the allocator.
+    for f in inputs.iter().take(5_000) {
+        black_box(engine.decide(f).expect("generated facts are valid"));
+    }
+    let mut times = Vec::with_capacity(inputs.len());
+    let mut outcomes = [0usize; 3];
+    let start = Instant::now();
+    for f in &inputs {
+        let t = Instant::now();
+        let d = engine
+            .decide(black_box(f))
+            .expect("generated facts are valid");
+        times.push(t.elapsed());
+        outcomes[match d.outcome {
+            Outcome::Allow => 0,
+            Outcome::Conditional => 1,
+            Outcome::Deny => 2,
+        }] += 1;
+        black_box(d);
+    }
+    let total = start.elapsed();
+    times.sort();
+    println!(
+        "decide x{}: median {:?}, p99 {:?}, max {:?}, total {:?} (allow {}, conditional {}, deny {})",
+        times.len(),
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        times[times.len() - 1],
+        total,
+        outcomes[0],
+        outcomes[1],
+        outcomes[2]
+    );
+}

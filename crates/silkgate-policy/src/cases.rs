@@ -1,0 +1,176 @@
+//! Case tables: `rulepacks/<STATE>/cases.toml`, readable by a lawyer, run by `cargo test` and
+//! by `silkgate policy test` through the one checker here.
+//!
+//! A table has `[defaults]` (a facts document) and `[[case]]` entries. Each case names the
+//! facts it changes (`facts = {...}`, merged into the defaults table by table) and what it
+//! expects: `outcome`, the exact set of `obligations`, the `cites` (each "INSTRUMENT ARTICLE",
+//! e.g. "PIPL art. 38", that must appear among the decision's citations) and optionally
+//! `rules` that must be among the reasons; or, for bad input, `error_field`, the field the
+//! error must name.
+
+use serde::Deserialize;
+
+use crate::engine::PolicyEngine;
+use crate::facts::{Facts, FactsError};
+use crate::pack::PackError;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseFile {
+    defaults: toml::Table,
+    #[serde(rename = "case")]
+    cases: Vec<CaseEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseEntry {
+    name: String,
+    #[serde(default)]
+    facts: toml::Table,
+    outcome: Option<String>,
+    #[serde(default)]
+    obligations: Vec<String>,
+    #[serde(default)]
+    cites: Vec<String>,
+    #[serde(default)]
+    rules: Vec<String>,
+    error_field: Option<String>,
+}
+
+/// The result of one case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseResult {
+    /// The table's path, e.g. `CN/cases.toml`.
+    pub file: String,
+    /// 1-based position in the table.
+    pub number: usize,
+    /// The case's name.
+    pub name: String,
+    /// What did not match; empty when the case passed.
+    pub failures: Vec<String>,
+}
+
+impl CaseResult {
+    /// Whether the decision matched every expectation.
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// Runs one case table against the engine.
+///
+/// # Errors
+/// [`PackError::File`] if the table itself is malformed (a case without `outcome` or
+/// `error_field` counts as malformed).
+pub fn run_case_table(
+    engine: &PolicyEngine,
+    file: &str,
+    text: &str,
+) -> Result<Vec<CaseResult>, PackError> {
+    let table: CaseFile = toml::from_str(text).map_err(|e| PackError::File {
+        file: file.to_owned(),
+        reason: e.to_string().trim_end().to_owned(),
+    })?;
+    let mut results = Vec::with_capacity(table.cases.len());
+    for (i, case) in table.cases.into_iter().enumerate() {
+        let mut doc = table.defaults.clone();
+        merge(&mut doc, case.facts);
+        let mut failures = Vec::new();
+        let decided = serde_json::to_value(&doc)
+            .map_err(|e| FactsError::Invalid {
+                field: "(case)".into(),
+                reason: e.to_string(),
+            })
+            .and_then(Facts::from_value)
+            .and_then(|facts| engine.decide(&facts));
+        match (&case.error_field, &case.outcome, decided) {
+            (Some(field), None, Err(err)) => {
+                let named = match &err {
+                    FactsError::Invalid { field, .. } | FactsError::UnknownState { field, .. } => {
+                        field.clone()
+                    }
+                    other => other.to_string(),
+                };
+                if &named != field {
+                    failures.push(format!("expected an error naming `{field}`, got: {err}"));
+                }
+            }
+            (Some(field), None, Ok(d)) => failures.push(format!(
+                "expected an error naming `{field}`, got a decision: {}",
+                d.outcome
+            )),
+            (None, Some(outcome), Ok(decision)) => {
+                if decision.outcome.as_str() != outcome {
+                    failures.push(format!(
+                        "outcome: expected {outcome}, got {}",
+                        decision.outcome
+                    ));
+                }
+                let mut got: Vec<&str> = decision.obligation_ids();
+                got.sort_unstable();
+                let mut want: Vec<&str> = case.obligations.iter().map(String::as_str).collect();
+                want.sort_unstable();
+                if got != want {
+                    failures.push(format!("obligations: expected {want:?}, got {got:?}"));
+                }
+                for cite in &case.cites {
+                    let found = decision.citations().any(|c| {
+                        let short = format!("{} {}", c.instrument, c.article);
+                        *cite == short || *cite == format!("{} {short}", c.state)
+                    });
+                    if !found {
+                        failures.push(format!("does not cite \"{cite}\""));
+                    }
+                }
+                for rule in &case.rules {
+                    if !decision.reasons.iter().any(|r| &r.rule == rule) {
+                        failures.push(format!("rule {rule} is not among the reasons"));
+                    }
+                }
+            }
+            (None, Some(_), Err(err)) => failures.push(format!("unexpected error: {err}")),
+            _ => {
+                return Err(PackError::File {
+                    file: file.to_owned(),
+                    reason: format!(
+                        "case {} \"{}\": give exactly one of `outcome` and `error_field`",
+                        i + 1,
+                        case.name
+                    ),
+                });
+            }
+        }
+        results.push(CaseResult {
+            file: file.to_owned(),
+            number: i + 1,
+            name: case.name,
+            failures,
+        });
+    }
+    Ok(results)
+}
+
+/// Runs every case table loaded with the engine.
+///
+/// # Errors
+/// As [`run_case_table`].
+pub fn run_all(engine: &PolicyEngine) -> Result<Vec<CaseResult>, PackError> {
+    let mut all = Vec::new();
+    for (file, text) in engine.case_tables() {
+        all.extend(run_case_table(engine, file, text)?);
+    }
+    Ok(all)
+}
+
+/// Merges `over` into `base`: tables merge key by key, anything else replaces.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(key, v);
+            }
+        }
+    }
+}
