@@ -1,15 +1,422 @@
-//! `silkgate policy ...`.
+//! `silkgate policy check|explain|packs|test`: the compliance decision from the command line.
+//!
+//! The packs compiled into the binary are used unless `--packs DIR` names a rule-pack
+//! directory (laid out as the repository's `rulepacks/`). `check` and `explain` exit with 0 for
+//! `allow` and `conditional`, 1 for `deny`, and 2 on bad input; `test` exits 1 if a case fails.
 
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use anyhow::Context as _;
+use silkgate_policy::{Citation, Decision, Facts, Outcome, PackKind, PolicyEngine};
 
 /// Subcommands of `silkgate policy`.
 #[derive(Debug, clap::Subcommand)]
 pub enum PolicyCommand {
-    /// Placeholder until the owning issue lands.
-    Todo,
+    /// Decide a transfer described by a facts document (JSON; `-` reads standard input).
+    Check {
+        /// The facts document.
+        facts: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Rule-pack directory instead of the embedded packs.
+        #[arg(long)]
+        packs: Option<PathBuf>,
+    },
+    /// Decide and explain, with every citation, in English, Russian or Chinese.
+    Explain {
+        /// The facts document.
+        facts: PathBuf,
+        /// Language of the explanation.
+        #[arg(long, value_enum, default_value_t = Lang::En)]
+        lang: Lang,
+        /// Rule-pack directory instead of the embedded packs.
+        #[arg(long)]
+        packs: Option<PathBuf>,
+    },
+    /// List the loaded packs with versions and how many rules rest on UNVERIFIED facts.
+    Packs {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Rule-pack directory instead of the embedded packs.
+        #[arg(long)]
+        packs: Option<PathBuf>,
+    },
+    /// Run the case tables (`<STATE>/cases.toml`) against the packs.
+    Test {
+        /// Rule-pack directory instead of the embedded packs.
+        #[arg(long)]
+        packs: Option<PathBuf>,
+    },
+}
+
+/// Output format of `check` and `packs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A short human-readable summary.
+    Text,
+    /// The decision (or pack list) as JSON.
+    Json,
+}
+
+/// Language of `explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// English.
+    En,
+    /// Russian.
+    Ru,
+    /// Chinese.
+    Zh,
+}
+
+impl Lang {
+    fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ru => "ru",
+            Lang::Zh => "zh",
+        }
+    }
 }
 
 /// Runs the subcommand.
-pub fn run(_command: PolicyCommand) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`silkgate policy` is not built yet")
+///
+/// # Errors
+/// Unreadable or invalid facts, or a rule pack that fails validation.
+pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        PolicyCommand::Check {
+            facts,
+            format,
+            packs,
+        } => {
+            let engine = load(packs.as_deref())?;
+            let decision = decide(&engine, &facts)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&decision)?),
+                Format::Text => print!("{}", summary(&decision)),
+            }
+            Ok(exit_for(&decision))
+        }
+        PolicyCommand::Explain { facts, lang, packs } => {
+            let engine = load(packs.as_deref())?;
+            let decision = decide(&engine, &facts)?;
+            print!("{}", explain(&engine, &decision, lang));
+            Ok(exit_for(&decision))
+        }
+        PolicyCommand::Packs { format, packs } => {
+            let engine = load(packs.as_deref())?;
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&engine.packs().collect::<Vec<_>>())?
+                ),
+                Format::Text => print!("{}", pack_list(&engine)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PolicyCommand::Test { packs } => {
+            let engine = load(packs.as_deref())?;
+            let results = silkgate_policy::run_all(&engine)?;
+            let mut out = String::new();
+            let mut failed = 0;
+            for r in &results {
+                if !r.passed() {
+                    failed += 1;
+                    let _ = writeln!(out, "FAIL {} case {} \"{}\"", r.file, r.number, r.name);
+                    for f in &r.failures {
+                        let _ = writeln!(out, "     {f}");
+                    }
+                }
+            }
+            for (file, _) in engine.case_tables() {
+                let n = results.iter().filter(|r| &r.file == file).count();
+                let bad = results
+                    .iter()
+                    .filter(|r| &r.file == file && !r.passed())
+                    .count();
+                let _ = writeln!(out, "{file}: {n} cases, {} passed, {bad} failed", n - bad);
+            }
+            let _ = writeln!(
+                out,
+                "{} cases in {} tables: {} passed, {failed} failed",
+                results.len(),
+                engine.case_tables().len(),
+                results.len() - failed
+            );
+            print!("{out}");
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}
+
+fn load(dir: Option<&Path>) -> anyhow::Result<PolicyEngine> {
+    Ok(match dir {
+        Some(dir) => PolicyEngine::load_dir(dir)
+            .with_context(|| format!("loading rule packs from {}", dir.display()))?,
+        None => PolicyEngine::embedded().context("loading the embedded rule packs")?,
+    })
+}
+
+fn decide(engine: &PolicyEngine, path: &Path) -> anyhow::Result<Decision> {
+    let text = if path == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("reading facts from standard input")?
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+    };
+    let facts = Facts::from_json(&text).with_context(|| format!("in {}", path.display()))?;
+    engine
+        .decide(&facts)
+        .with_context(|| format!("in {}", path.display()))
+}
+
+fn exit_for(decision: &Decision) -> ExitCode {
+    match decision.outcome {
+        Outcome::Deny => ExitCode::from(1),
+        Outcome::Allow | Outcome::Conditional => ExitCode::SUCCESS,
+    }
+}
+
+fn unverified_mark(c: &Citation, lang: Lang) -> &'static str {
+    match (c.verified, lang) {
+        (true, _) => "",
+        (false, Lang::En) => " [UNVERIFIED]",
+        (false, Lang::Ru) => " [НЕ ПРОВЕРЕНО]",
+        (false, Lang::Zh) => " [未核实]",
+    }
+}
+
+fn short(c: &Citation) -> String {
+    format!("{} {} {}", c.state, c.instrument, c.article)
+}
+
+/// The `check --format text` summary: outcome, obligation ids, reason rules.
+fn summary(d: &Decision) -> String {
+    let mut out = format!("outcome: {}\n", d.outcome);
+    for o in &d.obligations {
+        let cites: Vec<String> = o.citations.iter().map(short).collect();
+        let _ = writeln!(out, "obligation: {} ({})", o.id, cites.join("; "));
+    }
+    for r in &d.reasons {
+        let cites: Vec<String> = r
+            .citations
+            .iter()
+            .map(|c| format!("{}{}", short(c), unverified_mark(c, Lang::En)))
+            .collect();
+        let _ = writeln!(out, "reason: {} ({})", r.rule, cites.join("; "));
+    }
+    let packs: Vec<String> = d
+        .rulepacks
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    let _ = writeln!(out, "rule packs: {}", packs.join(", "));
+    out
+}
+
+struct Labels {
+    outcome: &'static str,
+    allow: &'static str,
+    conditional: &'static str,
+    deny: &'static str,
+    obligations: &'static str,
+    none: &'static str,
+    reasons: &'static str,
+    packs: &'static str,
+    caution: &'static str,
+}
+
+fn labels(lang: Lang) -> Labels {
+    match lang {
+        Lang::En => Labels {
+            outcome: "Outcome",
+            allow: "allow: lawful on these facts, nothing left to do",
+            conditional: "conditional: lawful once the obligations below are met",
+            deny: "deny: not lawful on these facts",
+            obligations: "Obligations still to meet",
+            none: "none",
+            reasons: "Reasons",
+            packs: "Rule packs used",
+            caution: "Citations marked UNVERIFIED rest on facts the research could not confirm: check with counsel.",
+        },
+        Lang::Ru => Labels {
+            outcome: "Решение",
+            allow: "разрешено: передача законна, ничего не требуется",
+            conditional: "разрешено при условиях: законно после выполнения обязательств ниже",
+            deny: "запрещено: при этих фактах передача незаконна",
+            obligations: "Обязательства, которые нужно выполнить",
+            none: "нет",
+            reasons: "Основания",
+            packs: "Использованные пакеты правил",
+            caution: "Ссылки с пометкой НЕ ПРОВЕРЕНО основаны на фактах, которые исследование не подтвердило: проконсультируйтесь с юристом.",
+        },
+        Lang::Zh => Labels {
+            outcome: "结论",
+            allow: "允许：依据上述事实合法，无需其他步骤",
+            conditional: "附条件允许：履行下列义务后合法",
+            deny: "拒绝：依据上述事实不合法",
+            obligations: "尚需履行的义务",
+            none: "无",
+            reasons: "理由",
+            packs: "所用规则包",
+            caution: "标注“未核实”的引用所依据的事实未经研究确认：请咨询法律顾问。",
+        },
+    }
+}
+
+/// The `explain` text: every obligation and reason with its full citations, in one language.
+fn explain(engine: &PolicyEngine, d: &Decision, lang: Lang) -> String {
+    let l = labels(lang);
+    let code = lang.code();
+    let mut out = String::new();
+    let verdict = match d.outcome {
+        Outcome::Allow => l.allow,
+        Outcome::Conditional => l.conditional,
+        Outcome::Deny => l.deny,
+    };
+    let _ = writeln!(out, "{}: {verdict}\n", l.outcome);
+    let _ = writeln!(out, "{}:", l.obligations);
+    if d.obligations.is_empty() {
+        let _ = writeln!(out, "  {}", l.none);
+    }
+    for o in &d.obligations {
+        let _ = writeln!(out, "  * [{}] {}", o.id, o.text.get(code));
+        write_citations(&mut out, engine, &o.citations, lang);
+    }
+    let _ = writeln!(out, "\n{}:", l.reasons);
+    for r in &d.reasons {
+        let _ = writeln!(out, "  * [{}] {}", r.rule, r.text.get(code));
+        write_citations(&mut out, engine, &r.citations, lang);
+    }
+    let packs: Vec<String> = d
+        .rulepacks
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    let _ = writeln!(out, "\n{}: {}", l.packs, packs.join(", "));
+    if d.has_unverified() {
+        let _ = writeln!(out, "\n{}", l.caution);
+    }
+    out
+}
+
+fn write_citations(out: &mut String, engine: &PolicyEngine, citations: &[Citation], lang: Lang) {
+    for c in citations {
+        let instrument = engine
+            .packs()
+            .find(|p| p.id == c.state)
+            .and_then(|p| p.instruments.get(&c.instrument));
+        let name = match instrument {
+            Some(i) if lang == Lang::En => format!("{} ({})", i.en, i.original),
+            Some(i) => format!("{} / {}", i.original, i.en),
+            None => c.instrument.clone(),
+        };
+        let _ = writeln!(
+            out,
+            "      - {} {}, {}: {}{}\n        {}",
+            c.state,
+            c.instrument,
+            c.article,
+            name,
+            unverified_mark(c, lang),
+            c.source
+        );
+    }
+}
+
+/// The `packs` table.
+fn pack_list(engine: &PolicyEngine) -> String {
+    let mut out = format!(
+        "{:<12} {:<8} {:<11} {:<10} {:>5} {:>10}\n",
+        "pack", "kind", "version", "effective", "rules", "unverified"
+    );
+    for p in engine.packs() {
+        let kind = match &p.kind {
+            PackKind::State { .. } => "state".to_owned(),
+            PackKind::Treaty { parties, .. } => format!(
+                "treaty({})",
+                parties
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            _ => "other".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<12} {:<8} {:<11} {:<10} {:>5} {:>10}",
+            p.id, kind, p.version, p.effective, p.rules, p.unverified_rules
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> PolicyEngine {
+        PolicyEngine::embedded().expect("embedded packs load")
+    }
+
+    fn decision(json: &str) -> Decision {
+        engine().decide(&Facts::from_json(json).unwrap()).unwrap()
+    }
+
+    const DENIED: &str = r#"{"from":"CN","to":"KZ","exporter":{"sector":"trade"},
+        "recipient":{"kind":"foreign-authority"},"data":{"categories":["personal"],"subjects":5}}"#;
+
+    #[test]
+    fn explain_speaks_each_language_with_every_citation() {
+        let engine = engine();
+        let d = decision(DENIED);
+        let en = explain(&engine, &d, Lang::En);
+        assert!(en.contains("deny: not lawful"), "{en}");
+        assert!(
+            en.contains("DSL, art. 36") && en.contains("ICJAL, art. 4"),
+            "{en}"
+        );
+        assert!(en.contains("Data Security Law"), "{en}");
+        let ru = explain(&engine, &d, Lang::Ru);
+        assert!(
+            ru.contains("запрещено") && ru.contains("иностранным судебным"),
+            "{ru}"
+        );
+        let zh = explain(&engine, &d, Lang::Zh);
+        assert!(zh.contains("拒绝") && zh.contains("数据安全法"), "{zh}");
+        assert_eq!(exit_for(&d), ExitCode::from(1));
+    }
+
+    #[test]
+    fn unverified_citations_are_marked_in_output() {
+        let engine = engine();
+        let d = decision(
+            r#"{"from":"KZ","to":"CN","exporter":{"sector":"trade"},
+            "recipient":{"kind":"enterprise"},"data":{"categories":["personal"],"subjects":5}}"#,
+        );
+        assert!(summary(&d).contains("[UNVERIFIED]"), "{}", summary(&d));
+        assert!(explain(&engine, &d, Lang::Ru).contains("НЕ ПРОВЕРЕНО"));
+        assert!(explain(&engine, &d, Lang::Zh).contains("未核实"));
+    }
+
+    #[test]
+    fn pack_list_names_every_pack() {
+        let list = pack_list(&engine());
+        for state in silkgate_model::MEMBER_STATES {
+            assert!(
+                list.lines().any(|l| l.starts_with(state.as_str())),
+                "{list}"
+            );
+        }
+        assert!(list.contains("treaty(RU,KZ,KG)"), "{list}");
+    }
 }
