@@ -564,11 +564,13 @@ pub async fn run_delivery(state: &NodeState, record: TransferRecord) -> Result<(
                 size,
             };
             let blobs = state.store().blobs();
+            let started = std::time::Instant::now();
             let payload = apply_obligations(blobs, source, &obligations).await?;
             let payload = mark(blobs, payload, &transfer.consumer, &transfer.id).await?;
             let encrypted =
                 encrypt(blobs, &payload, &transfer.consumer_hpke_key, &transfer.id).await?;
             let manifest = sign_manifest(state, transfer, &payload, &encrypted)?;
+            tracing::info!(transfer = %transfer.id, bytes = encrypted.size, ms = started.elapsed().as_millis() as u64, "sealed");
             let mut tx = state.store().begin().await?;
             tx.set_transfer_manifest(
                 &transfer.id,
@@ -592,7 +594,9 @@ pub async fn run_delivery(state: &NodeState, record: TransferRecord) -> Result<(
             (manifest, encrypted.blob_key)
         }
     };
+    let started = std::time::Instant::now();
     let receipt = deliver(state, &manifest, &blob).await?;
+    tracing::info!(transfer = %transfer.id, ms = started.elapsed().as_millis() as u64, "delivered");
     record_receipt(state, transfer, &manifest, &receipt).await?;
     // The consumer holds its copy; ours is no longer needed.
     state.store().blobs().delete(&blob).await?;

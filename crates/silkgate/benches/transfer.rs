@@ -257,7 +257,7 @@ async fn main() {
     println!("  peak RSS: provider node {rss_kz:.0} MiB, consumer node {rss_cn:.0} MiB");
 
     // ---- 2. small transfers ----
-    let (schema, small) = silkgate_node::local::synthetic_trade_csv(200, 9);
+    let (schema, small) = silkgate_node::local::synthetic_trade_csv(400, 9);
     let small = small[..small
         .iter()
         .take(10 * 1024)

@@ -98,3 +98,201 @@ fn demo_once_succeeds_fresh_and_on_the_reused_directory() {
         );
     }
 }
+
+/// Runs `silkgate org ...` with `--format json` and returns the parsed output.
+fn org_json(args: &[&str]) -> serde_json::Value {
+    let out = silkgate()
+        .arg("org")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "silkgate org {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn organisation_commands_publish_request_approve_fetch_on_a_standalone_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = dir.path().join("kg");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("https://127.0.0.1:{port}");
+    let out = silkgate()
+        .args([
+            "init",
+            "--state",
+            "KG",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--dir",
+        ])
+        .arg(&node)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut child = silkgate()
+        .args(["node", "--dir"])
+        .arg(&node)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ca = node.join("ca.crt");
+    let token = node.join("keys/operator.token");
+    let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    // Wait for the node.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let register = |name: &str, out_file: &str| {
+        silkgate()
+            .args(["org", "register", "--node", &url, "--ca"])
+            .arg(&ca)
+            .arg("--operator-token-file")
+            .arg(&token)
+            .args([
+                "--name",
+                name,
+                "--registration-number",
+                "7",
+                "--sector",
+                "trade",
+                "--contact",
+                "dpo@example.kg",
+                "--out",
+                out_file,
+                "--format",
+                "json",
+            ])
+            .output()
+            .unwrap()
+    };
+    let provider = loop {
+        let out = register("Tian Shan Freight", &p("provider.json"));
+        if out.status.success() {
+            break serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(
+        register("Issyk-Kul Analytics", &p("consumer.json"))
+            .status
+            .success()
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(p("consumer.json"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+
+    std::fs::write(
+        p("freight.csv"),
+        "route,tonnes\nBishkek-Osh,120\nOsh-Kashgar,75\n",
+    )
+    .unwrap();
+    let published = org_json(&[
+        "publish",
+        "--cred",
+        &p("provider.json"),
+        "--file",
+        &p("freight.csv"),
+        "--dataset-id",
+        "freight",
+        "--title",
+        "Freight 2025",
+        "--visibility",
+        "national",
+    ]);
+    let sha = published["sha256"].as_str().unwrap().to_owned();
+    let page = org_json(&["catalogue", "--cred", &p("consumer.json"), "--q", "freight"]);
+    assert_eq!(page["items"][0]["dataset_id"], "freight");
+
+    let t = org_json(&[
+        "request",
+        "--cred",
+        &p("consumer.json"),
+        "--provider",
+        provider["id"].as_str().unwrap(),
+        "--dataset-id",
+        "freight",
+        "--sha256",
+        &sha,
+        "--purpose",
+        "route planning",
+        "--request-id",
+        "r1",
+    ]);
+    let id = t["id"].as_str().unwrap().to_owned();
+    let incoming = org_json(&[
+        "transfers",
+        "--cred",
+        &p("provider.json"),
+        "--role",
+        "provider",
+    ]);
+    assert_eq!(incoming[0]["id"], id.as_str());
+    org_json(&["approve", "--cred", &p("provider.json"), &id]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let list = org_json(&[
+            "transfers",
+            "--cred",
+            &p("consumer.json"),
+            "--role",
+            "consumer",
+        ]);
+        if list[0]["status"] == "delivered" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{list}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    org_json(&[
+        "fetch",
+        "--cred",
+        &p("consumer.json"),
+        &id,
+        "--out",
+        &p("got.csv"),
+    ]);
+    assert_eq!(
+        std::fs::read(p("got.csv")).unwrap(),
+        std::fs::read(p("freight.csv")).unwrap()
+    );
+    let events = org_json(&["events", "--cred", &p("consumer.json"), &id]);
+    assert!(
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "transfer.delivery-received")
+    );
+    // A wrong credential path is a clear error, not a panic.
+    let bad = silkgate()
+        .args(["org", "transfers", "--cred"])
+        .arg(p("missing.json"))
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("missing.json"));
+    let _ = child.kill();
+    let _ = child.wait();
+}
