@@ -426,11 +426,11 @@ pub async fn publish(
             blobs.delete(&staged.key).await?;
             return Ok(replay(answer));
         }
-        if let Some((existing, _)) = state.store().dataset_version(&dataset.dataset_id, &dataset.sha256).await? {
+        if let Some(provider) = tx.dataset_version_provider(&dataset.dataset_id, &dataset.sha256).await? {
             blobs.delete(&staged.key).await?;
             return Err(ApiError::Conflict {
                 field: "payload".into(),
-                reason: format!("version {} of '{}' is already published by {}", existing.sha256, existing.dataset_id, existing.provider),
+                reason: format!("version {} of '{}' is already published by {provider}", dataset.sha256, dataset.dataset_id),
             });
         }
         tx.insert_dataset_version(&dataset, &key).await?;

@@ -160,9 +160,7 @@ impl NodeState {
         verify_trust_list(&list, &self.0.committee_key)?;
         let version = list.document.version;
         let mut tx = self.0.store.begin().await?;
-        let current: Option<u64> = self
-            .0
-            .store
+        let current: Option<u64> = tx
             .kv_get("trust_list_version")
             .await?
             .and_then(|v| v.parse().ok());

@@ -140,6 +140,38 @@ impl Tx {
         })
     }
 
+    /// Reads a key-value entry inside the transaction (reading through the pool instead
+    /// could wait for a connection that other open transactions hold).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn kv_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT value FROM kv WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(|r| r.0))
+    }
+
+    /// The provider of a dataset version, if that version exists (read inside the transaction).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn dataset_version_provider(
+        &mut self,
+        dataset_id: &str,
+        sha256: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT provider FROM dataset_versions WHERE dataset_id = $1 AND sha256 = $2",
+        )
+        .bind(dataset_id)
+        .bind(sha256)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(row.map(|r| r.0))
+    }
+
     /// Sets a key-value entry.
     ///
     /// # Errors

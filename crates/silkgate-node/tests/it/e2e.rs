@@ -350,3 +350,65 @@ async fn trust_list_versions_only_move_forward_and_need_the_committee_signature(
     );
     fed.fed.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_publications_and_requests_all_complete() {
+    let fed = federation(&["PK", "IN"]).await;
+    let pk = std::sync::Arc::new(org(&fed, "PK", "Indus Patent Services").await);
+    let ind = std::sync::Arc::new(org(&fed, "IN", "Deccan Payments Bureau").await);
+    // More concurrent writers than the store's connection pool holds.
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let pk = pk.clone();
+        tasks.push(tokio::spawn(async move {
+            publish(
+                &pk,
+                &format!("concurrent-{i:02}"),
+                &format!("Concurrent {i}"),
+                Visibility::Federation,
+            )
+            .await
+            .0
+        }));
+    }
+    let mut views = Vec::new();
+    for t in tasks {
+        views.push(t.await.unwrap());
+    }
+    let mut tasks = Vec::new();
+    for (i, d) in views.into_iter().enumerate() {
+        let (pk, ind) = (pk.clone(), ind.clone());
+        tasks.push(tokio::spawn(async move {
+            let t = request(&ind, &pk, &d, &format!("c-{i}")).await;
+            pk.client
+                .decide(&t.id, &approve(&format!("ok-{i}")))
+                .await
+                .unwrap();
+            ind.client
+                .wait_final(&t.id, Duration::from_secs(30))
+                .await
+                .unwrap()
+                .status
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), "delivered");
+    }
+    let events = fed
+        .fed
+        .node("PK")
+        .operator()
+        .unwrap()
+        .events(0, 1000)
+        .await
+        .unwrap();
+    assert!(events.windows(2).all(|w| w[1].seq == w[0].seq + 1));
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == "transfer.receipted")
+            .count(),
+        12
+    );
+    fed.fed.shutdown();
+}
