@@ -94,6 +94,14 @@ fn facts(mix: &mut Mix) -> Facts {
     }
 }
 
+/// CPU time this thread has run, from Linux's `/proc/thread-self/schedstat` (first field, ns),
+/// so the figure excludes time the shared machine gave to other processes. `None` elsewhere.
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
@@ -126,6 +134,7 @@ fn main() {
     let mut times = Vec::with_capacity(inputs.len());
     let mut outcomes = [0usize; 3];
     let start = Instant::now();
+    let cpu_start = thread_cpu();
     for f in &inputs {
         let t = Instant::now();
         let d = engine
@@ -140,6 +149,7 @@ fn main() {
         black_box(d);
     }
     let total = start.elapsed();
+    let cpu = thread_cpu().zip(cpu_start).map(|(end, begin)| end - begin);
     times.sort();
     println!(
         "decide x{}: median {:?}, p99 {:?}, max {:?}, total {:?} (allow {}, conditional {}, deny {})",
@@ -152,4 +162,36 @@ fn main() {
         outcomes[1],
         outcomes[2]
     );
+    if let Some(cpu) = cpu {
+        println!(
+            "decide x{}: thread CPU time {cpu:?}, mean {:?} CPU per decision (wall mean {:?})",
+            times.len(),
+            cpu / times.len() as u32,
+            total / times.len() as u32
+        );
+    }
+    // Batches of 100 decisions timed by CPU: the spread of per-decision cost without the
+    // preemption that a loaded machine adds to wall-clock figures.
+    let mut batches = Vec::new();
+    for chunk in inputs.chunks(100) {
+        let Some(begin) = thread_cpu() else { break };
+        for f in chunk {
+            black_box(
+                engine
+                    .decide(black_box(f))
+                    .expect("generated facts are valid"),
+            );
+        }
+        if let Some(end) = thread_cpu() {
+            batches.push((end - begin) / chunk.len() as u32);
+        }
+    }
+    if !batches.is_empty() {
+        batches.sort();
+        println!(
+            "CPU per decision in batches of 100: median {:?}, p99 {:?}",
+            percentile(&batches, 0.5),
+            percentile(&batches, 0.99)
+        );
+    }
 }

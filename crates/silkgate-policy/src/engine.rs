@@ -224,10 +224,18 @@ impl PolicyEngine {
         let mut reasons: Vec<Reason> = Vec::new();
         let mut obligations: Vec<Obligation> = Vec::new();
         let mut rulepacks = BTreeMap::new();
-        for pack in &applicable {
+        for (i, pack) in applicable.iter().enumerate() {
             rulepacks.insert(pack.info.id.clone(), pack.info.version.clone());
-            let mut fired = self.evaluate(pack, &pack.forbids, &request)?;
-            fired.extend(self.evaluate(pack, &pack.permits, &request)?);
+            // Index 1 is the importing state's pack: only its rules that can hold on import.
+            let (all, permits) = if i == 1 {
+                (&pack.import_all, &pack.import_permits)
+            } else {
+                (&pack.all, &pack.permits)
+            };
+            let mut fired = self.evaluate(pack, all, &request)?;
+            if fired.iter().any(|r| r.kind == RuleKind::Deny) {
+                fired.extend(self.evaluate(pack, permits, &request)?);
+            }
             fired.sort_by_key(|r| (r.kind != RuleKind::Deny, r.order));
             let only_base = fired.iter().all(|r| r.kind == RuleKind::Base);
             for rule in fired {
