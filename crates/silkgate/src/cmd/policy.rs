@@ -211,7 +211,11 @@ fn summary(d: &Decision) -> String {
             .iter()
             .map(|c| format!("{}{}", short(c), unverified_mark(c, Lang::En)))
             .collect();
-        let _ = writeln!(out, "reason: {} ({})", r.rule, cites.join("; "));
+        if cites.is_empty() {
+            let _ = writeln!(out, "reason: {}", r.rule);
+        } else {
+            let _ = writeln!(out, "reason: {} ({})", r.rule, cites.join("; "));
+        }
     }
     let packs: Vec<String> = d
         .rulepacks
@@ -335,7 +339,7 @@ fn write_citations(out: &mut String, engine: &PolicyEngine, citations: &[Citatio
 /// The `packs` table.
 fn pack_list(engine: &PolicyEngine) -> String {
     let mut out = format!(
-        "{:<12} {:<8} {:<11} {:<10} {:>5} {:>10}\n",
+        "{:<12} {:<17} {:<11} {:<10} {:>5} {:>10}\n",
         "pack", "kind", "version", "effective", "rules", "unverified"
     );
     for p in engine.packs() {
@@ -353,7 +357,7 @@ fn pack_list(engine: &PolicyEngine) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<12} {:<8} {:<11} {:<10} {:>5} {:>10}",
+            "{:<12} {:<17} {:<11} {:<10} {:>5} {:>10}",
             p.id, kind, p.version, p.effective, p.rules, p.unverified_rules
         );
     }
