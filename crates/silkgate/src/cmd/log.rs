@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::mpsc;
 
 use anyhow::{Context as _, anyhow, bail};
 use futures::StreamExt as _;
@@ -67,7 +66,7 @@ pub struct VerifyArgs {
     #[arg(long)]
     no_entries: bool,
     /// Parallel HTTP requests.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 4)]
     parallel: usize,
 }
 
@@ -265,7 +264,9 @@ impl Fetcher {
         let FetcherKind::Http { client, prefix, rt } = &self.kind else {
             return None;
         };
-        let (tx, rx) = mpsc::sync_channel(parallel.max(1) * 4);
+        // A tokio channel: the task awaits room instead of blocking a runtime thread, and the
+        // synchronous audit takes items with `blocking_recv`.
+        let (tx, rx) = tokio::sync::mpsc::channel(parallel.max(1) * 4);
         let client = client.clone();
         let prefix = prefix.clone();
         rt.spawn(async move {
@@ -277,7 +278,7 @@ impl Fetcher {
                 })
                 .buffered(parallel.max(1));
             while let Some(item) = stream.next().await {
-                if tx.send(item).is_err() {
+                if tx.send(item).await.is_err() {
                     break;
                 }
             }
@@ -300,7 +301,7 @@ async fn http_get(client: &reqwest::Client, url: &str) -> anyhow::Result<Vec<u8>
 }
 
 struct Prefetched {
-    rx: mpsc::Receiver<(TileId, anyhow::Result<Vec<u8>>)>,
+    rx: tokio::sync::mpsc::Receiver<(TileId, anyhow::Result<Vec<u8>>)>,
 }
 
 /// The audit's [`TileSource`]: prefetched tiles when fetching over HTTP, else direct reads.
@@ -312,8 +313,8 @@ struct AuditSource<'a> {
 impl TileSource for AuditSource<'_> {
     fn fetch(&mut self, tile: &TileId) -> Result<Vec<u8>, StorageError> {
         let to_storage = |e: anyhow::Error| StorageError::Backend(format!("{e:#}").into());
-        if let Some(p) = &self.prefetched
-            && let Ok((got, result)) = p.rx.recv()
+        if let Some(p) = &mut self.prefetched
+            && let Some((got, result)) = p.rx.blocking_recv()
         {
             if got == *tile {
                 return result.map_err(to_storage);
