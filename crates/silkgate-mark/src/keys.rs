@@ -159,10 +159,19 @@ pub(crate) struct CellChoice {
 }
 
 impl CellChoice {
-    /// Canary digest of the cell whose identity this is and whose residue is `digit`.
+    /// Canary digest of the cell whose identity this is and whose residue is `digit`, as
+    /// stored in a marking record: `<tag hex>:<digit>`.
     pub fn canary_digest(&self, digit: u32) -> String {
         format!("{}:{digit}", hex::encode(self.tag))
     }
+}
+
+/// Reads a marked-column canary digest written by [`CellChoice::canary_digest`] back into the
+/// tag and residue, so tracing can compare without formatting a string per cell.
+pub(crate) fn parse_canary_digest(d: &str) -> Option<([u8; 8], u32)> {
+    let (tag, digit) = d.split_once(':')?;
+    let tag: [u8; 8] = hex::decode(tag).ok()?.try_into().ok()?;
+    Some((tag, digit.parse().ok()?))
 }
 
 /// Pre-keyed HMAC for one dataset's cell identities and canary digests.

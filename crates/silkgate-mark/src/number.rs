@@ -47,29 +47,37 @@ pub(crate) fn parse(text: &str, decimals: u32) -> Option<Scaled> {
     if exp.is_none() && int_part.len() > 1 && int_part.starts_with('0') {
         return None;
     }
-    let digits: String = format!("{int_part}{frac_part}");
-    let digits = digits.trim_start_matches('0');
-    // value = digits * 10^(exp - frac_len); scaled = value * 10^decimals
-    let shift = exp.unwrap_or(0) as i64 - frac_part.len() as i64 + decimals as i64;
-    let scaled = if digits.is_empty() {
-        Some(0i128)
-    } else if shift >= 0 {
-        if digits.len() as i64 + shift > MAX_DIGITS as i64 {
+    // The significant digits as an integer, without allocating: leading zeros skipped, at most
+    // 36 digits (i128 holds 38).
+    let mut mantissa_value: i128 = 0;
+    let mut significant = 0usize;
+    for b in int_part.bytes().chain(frac_part.bytes()) {
+        if significant == 0 && b == b'0' {
+            continue;
+        }
+        significant += 1;
+        if significant > 36 {
             return None;
         }
-        let m: i128 = digits.parse().ok()?;
-        Some(m * 10i128.pow(shift as u32))
+        mantissa_value = mantissa_value * 10 + i128::from(b - b'0');
+    }
+    // value = mantissa * 10^(exp - frac_len); scaled = value * 10^decimals
+    let shift = exp.unwrap_or(0) as i64 - frac_part.len() as i64 + decimals as i64;
+    let scaled = if significant == 0 {
+        Some(0i128)
+    } else if shift >= 0 {
+        if significant as i64 + shift > MAX_DIGITS as i64 {
+            return None;
+        }
+        Some(mantissa_value * 10i128.pow(shift as u32))
     } else {
         let cut = (-shift) as usize;
-        if cut >= digits.len() {
+        if cut >= significant {
             None
         } else {
-            let (keep, dropped) = digits.split_at(digits.len() - cut);
-            if dropped.bytes().all(|b| b == b'0') && keep.len() <= MAX_DIGITS {
-                keep.parse::<i128>().ok()
-            } else {
-                None
-            }
+            let unit = 10i128.pow(cut as u32);
+            (mantissa_value % unit == 0 && significant - cut <= MAX_DIGITS)
+                .then(|| mantissa_value / unit)
         }
     };
     let (scaled, frac_digits) = match scaled {

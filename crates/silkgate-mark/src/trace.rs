@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::keys::MarkKey;
-use crate::keys::{CellChoice, DatasetKey};
+use crate::keys::{CellChoice, DatasetKey, parse_canary_digest};
 use crate::mark::{MarkingRecord, canary_digest};
 use crate::number;
 use crate::table::Table;
@@ -126,8 +126,9 @@ struct Group<'a> {
     records: Vec<&'a MarkingRecord>,
     /// Per record, per marking rule: the fingerprint.
     fingerprints: Vec<Vec<Vec<u32>>>,
-    /// (rule index, digest of that marked cell) to the (record, canary) pairs holding it.
-    canary_index: HashMap<(usize, String), Vec<(usize, usize)>>,
+    /// (rule index, identity tag and residue of that marked cell) to the (record, canary)
+    /// pairs holding it.
+    canary_index: HashMap<(usize, [u8; 8], u32), Vec<(usize, usize)>>,
 }
 
 impl<'a> Tracer<'a> {
@@ -163,14 +164,18 @@ impl<'a> Tracer<'a> {
                             .collect()
                     })
                     .collect();
-                let mut canary_index: HashMap<(usize, String), Vec<(usize, usize)>> =
+                let mut canary_index: HashMap<(usize, [u8; 8], u32), Vec<(usize, usize)>> =
                     HashMap::new();
                 for (ri, record) in records.iter().enumerate() {
                     for (ci, canary) in record.canaries.iter().enumerate() {
                         for (rule_idx, rule) in params.columns.iter().enumerate() {
-                            if let Some(d) = canary.cells.get(&rule.column) {
+                            if let Some((tag, digit)) = canary
+                                .cells
+                                .get(&rule.column)
+                                .and_then(|d| parse_canary_digest(d))
+                            {
                                 canary_index
-                                    .entry((rule_idx, d.clone()))
+                                    .entry((rule_idx, tag, digit))
                                     .or_default()
                                     .push((ri, ci));
                             }
@@ -244,7 +249,11 @@ struct Observation {
 
 /// What the found table shows for one group.
 struct Observations {
-    cells: Vec<Observation>,
+    /// Per (rule, position), flattened as `rule * symbols + position`: how many distinct marked
+    /// cells carry each residue (moduli are at most 10).
+    hist: Vec<[u32; 10]>,
+    /// The indices of `hist` that were observed at all.
+    touched: Vec<usize>,
     /// Per rule: whether its column is present in the found table.
     present: Vec<bool>,
     /// Per record of the group: canaries found.
@@ -299,7 +308,7 @@ impl Group<'_> {
                     (choice, None)
                 });
                 if !self.canary_index.is_empty()
-                    && let Some(list) = self.canary_index.get(&(ri, choice.canary_digest(digit)))
+                    && let Some(list) = self.canary_index.get(&(ri, choice.tag, digit))
                 {
                     possible.extend(list.iter().copied());
                 }
@@ -344,9 +353,19 @@ impl Group<'_> {
                 }
             }
         }
-        cells.retain(|o| o.position != u32::MAX);
+        let symbols = params.fingerprint_symbols as usize;
+        let mut hist = vec![[0u32; 10]; params.columns.len() * symbols];
+        let mut touched = Vec::new();
+        for o in cells.iter().filter(|o| o.position != u32::MAX) {
+            let idx = o.rule * symbols + o.position as usize;
+            if hist[idx].iter().all(|&n| n == 0) {
+                touched.push(idx);
+            }
+            hist[idx][o.residue as usize] += 1;
+        }
         Observations {
-            cells,
+            hist,
+            touched,
             present,
             canaries,
         }
@@ -362,31 +381,23 @@ fn evaluate(
 ) -> CandidateEvidence {
     let d = &record.delivery;
     let params = &record.params;
-    // Per (rule, position), flattened: (cells observed, cells agreeing).
+    // Per observed (rule, position): the cells there, and those carrying this copy's symbol.
     let symbols = params.fingerprint_symbols as usize;
-    let mut positions = vec![(0u32, 0u32); params.columns.len() * symbols];
-    let mut per_column = vec![(0u64, 0u64); params.columns.len()];
     let moduli: Vec<u32> = params.columns.iter().map(|c| c.modulus()).collect();
-    for o in &obs.cells {
-        let m = moduli[o.rule];
-        let agrees = fingerprints[o.rule][o.position as usize] % m == o.residue;
-        let e = &mut positions[o.rule * symbols + o.position as usize];
-        e.0 += 1;
-        e.1 += u32::from(agrees);
-        per_column[o.rule].0 += 1;
-        per_column[o.rule].1 += u64::from(agrees);
-    }
-    // Trials grouped by chance (1/m of their column).
+    let mut per_column = vec![(0u64, 0u64); params.columns.len()];
     let mut per_rule = vec![0u64; params.columns.len()];
     let mut x = 0u64;
-    let mut observed = 0u64;
-    for (i, &(k, a)) in positions.iter().enumerate() {
-        if k > 0 {
-            per_rule[i / symbols] += 1;
-            observed += 1;
-            x += u64::from(2 * a > k);
-        }
+    for &idx in &obs.touched {
+        let (rule, pos) = (idx / symbols, idx % symbols);
+        let h = &obs.hist[idx];
+        let k: u32 = h.iter().sum();
+        let a = h[(fingerprints[rule][pos] % moduli[rule]) as usize];
+        per_column[rule].0 += u64::from(k);
+        per_column[rule].1 += u64::from(a);
+        per_rule[rule] += 1;
+        x += u64::from(2 * a > k);
     }
+    let observed = obs.touched.len() as u64;
     let groups: Vec<(f64, u64)> = moduli
         .iter()
         .zip(&per_rule)
