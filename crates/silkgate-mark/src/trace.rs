@@ -128,8 +128,11 @@ struct Group<'a> {
     fingerprints: Vec<Vec<Vec<u32>>>,
     /// (rule index, identity tag and residue of that marked cell) to the (record, canary)
     /// pairs holding it.
-    canary_index: HashMap<(usize, [u8; 8], u32), Vec<(usize, usize)>>,
+    canary_index: CanaryIndex,
 }
+
+/// (rule index, identity tag, residue) to the (record, canary) pairs holding that marked cell.
+type CanaryIndex = HashMap<(usize, [u8; 8], u32), Vec<(usize, usize)>>;
 
 impl<'a> Tracer<'a> {
     /// Prepares `records` for tracing with the node's marking secret.
@@ -164,8 +167,7 @@ impl<'a> Tracer<'a> {
                             .collect()
                     })
                     .collect();
-                let mut canary_index: HashMap<(usize, [u8; 8], u32), Vec<(usize, usize)>> =
-                    HashMap::new();
+                let mut canary_index = CanaryIndex::new();
                 for (ri, record) in records.iter().enumerate() {
                     for (ci, canary) in record.canaries.iter().enumerate() {
                         for (rule_idx, rule) in params.columns.iter().enumerate() {
