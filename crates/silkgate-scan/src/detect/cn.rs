@@ -18,7 +18,8 @@ pub fn resident_id_18(s: &str) -> bool {
     if b.len() != 18 {
         return false;
     }
-    let Some(d) = fixed::<17>(&s[..17]) else {
+    // `get`, not indexing: byte 17 may fall inside a character of arbitrary text.
+    let Some(d) = s.get(..17).and_then(fixed::<17>) else {
         return false;
     };
     if !(1..=8).contains(&d[0]) {

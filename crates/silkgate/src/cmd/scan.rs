@@ -127,9 +127,12 @@ fn print_text(out: &mut impl Write, path: &Path, r: &ScanReport) -> std::io::Res
     let cats: Vec<&str> = r.categories.iter().map(|c| c.as_str()).collect();
     writeln!(
         out,
-        "{}: {:?}, {}, {} rows, {} bytes, ~{} data subjects, categories: {}",
+        "{}: {}, {}, {} rows, {} bytes, ~{} data subjects, categories: {}",
         path.display(),
-        r.format,
+        match r.format {
+            silkgate_scan::Format::Csv => "CSV",
+            silkgate_scan::Format::Jsonl => "JSON Lines",
+        },
         r.encoding,
         r.rows,
         r.bytes,
@@ -144,7 +147,7 @@ fn print_text(out: &mut impl Write, path: &Path, r: &ScanReport) -> std::io::Res
                 c.name,
                 e.as_str(),
                 c.matched,
-                c.non_empty,
+                c.checked,
                 c.share * 100.0,
                 c.samples.join("  ")
             )?,
