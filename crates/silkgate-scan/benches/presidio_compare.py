@@ -9,8 +9,9 @@ Two measurements:
                         `silkgate scan --format json` prints); CPU seconds and MB/s of each.
   labels DIR SCANNER    column labels (findings with score >= 0.4) on the corpus written by
                         `cargo run -p silkgate-scan --example labelled_corpus -- DIR`:
-                        Presidio's label of a column is the entity type found in most of
-                        its values (if at least half); Silkgate's comes from SCANNER.
+                        Presidio's label of a value is its highest-scoring finding, and of
+                        a column the label of most of its values (if at least half);
+                        Silkgate's comes from SCANNER.
 
 Setup: python3 -m venv V && V/bin/pip install presidio-analyzer; run with V/bin/python.
 """
@@ -103,8 +104,10 @@ def labels(directory, silkgate):
                 if not v:
                     continue
                 non_empty += 1
-                types = {r.entity_type for r in analyzer.analyze(text=v, language="en", score_threshold=0.4)}
-                for t in types:
+                found = analyzer.analyze(text=v, language="en", score_threshold=0.4)
+                if found:
+                    # Presidio's best guess for the value: its highest-scoring finding.
+                    t = max(found, key=lambda r: r.score).entity_type
                     counts[t] = counts.get(t, 0) + 1
             best = max(counts.items(), key=lambda kv: kv[1], default=(None, 0))
             presidio = PRESIDIO_TO_OURS.get(best[0], best[0]) if best[1] * 2 >= max(non_empty, 1) else None
