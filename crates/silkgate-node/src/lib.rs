@@ -28,12 +28,14 @@ pub mod error;
 pub mod federation;
 pub mod identity;
 pub mod local;
+pub mod log_service;
 pub mod metrics;
 mod node;
 pub mod payload_crypto;
 pub mod pipeline;
 pub mod tls;
 pub mod wire;
+pub mod witness;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -129,6 +131,21 @@ pub fn app(state: NodeState) -> Router {
             "/federation/v1/transfers/{id}/denied",
             post(federation::receive_denied),
         )
+        .route("/log/checkpoint", get(log_service::get_checkpoint))
+        .route(
+            "/federation/v1/log/add-checkpoint",
+            post(witness::add_checkpoint),
+        )
+        .route("/api/v1/log/alerts", get(witness::alerts))
+        .route(
+            "/api/v1/transfers/{id}/log-receipt",
+            get(log_service::transfer_receipt),
+        )
+        .route("/log/tile/{*path}", get(log_service::get_tile))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            log_service::acknowledge_after_logging,
+        ))
         .layer(axum::middleware::from_fn(
             move |req: axum::extract::Request, next: axum::middleware::Next| {
                 let metrics_state = metrics_state.clone();

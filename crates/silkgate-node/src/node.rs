@@ -35,6 +35,9 @@ pub enum NodeError {
     /// The trust list is not acceptable.
     #[error("trust list: {0}")]
     TrustList(String),
+    /// The transparency log could not be opened.
+    #[error("log: {0}")]
+    Log(#[from] crate::log_service::LogServiceError),
     /// Binding or serving failed.
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
@@ -46,6 +49,9 @@ pub struct NodeOptions {
     /// Sleep this long after sending each encrypted record: lets the crash test kill a node
     /// in the middle of a delivery.
     pub delivery_record_delay: Option<Duration>,
+    /// Cosignatures a log checkpoint needs to be final (default: a majority of the other
+    /// member states on the trust list).
+    pub log_quorum: Option<usize>,
 }
 
 /// Information about the TLS connection a request came in on.
@@ -68,6 +74,8 @@ pub(crate) struct Inner {
     pub(crate) wake: Notify,
     pub(crate) in_flight: Mutex<HashSet<String>>,
     pub(crate) options: NodeOptions,
+    pub(crate) log: Arc<crate::log_service::NodeLog>,
+    pub(crate) peer_sizes: crate::witness::PeerSizes,
 }
 
 /// A node's shared state; cheap to clone. Build the HTTP router with [`crate::app`].
@@ -135,6 +143,12 @@ impl NodeState {
             &identity.tls_key_pem,
         )?;
         let peers = peer_client(&identity, &list.document)?;
+        let log = crate::log_service::NodeLog::open(
+            &store,
+            &identity.config.node_id,
+            &identity.signing_key,
+        )
+        .await?;
         let state = Self(Arc::new(Inner {
             identity,
             store,
@@ -146,6 +160,8 @@ impl NodeState {
             wake: Notify::new(),
             in_flight: Mutex::new(HashSet::new()),
             options,
+            log: Arc::new(log),
+            peer_sizes: Default::default(),
         }));
         state.accept_trust_list(list).await?;
         Ok(state)
@@ -220,6 +236,11 @@ impl NodeState {
     /// The node's metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
+    }
+
+    /// The node's transparency log.
+    pub fn log(&self) -> &crate::log_service::NodeLog {
+        &self.0.log
     }
 
     /// The node id.
@@ -373,9 +394,11 @@ pub fn serve(state: NodeState, listener: TcpListener) -> Result<RunningNode, Nod
         }
     });
     let worker = tokio::spawn(crate::pipeline::worker(state.clone()));
+    let sequencer = tokio::spawn(crate::log_service::sequencer(state.clone()));
+    let witnessing = tokio::spawn(crate::witness::witnessing(state.clone()));
     Ok(RunningNode {
         state,
         addr,
-        tasks: vec![accept, worker],
+        tasks: vec![accept, worker, sequencer, witnessing],
     })
 }

@@ -27,6 +27,7 @@
 //! ```
 
 mod blobs;
+mod log;
 mod rows;
 pub mod testsuite;
 mod tx;
@@ -40,6 +41,7 @@ use sqlx::sqlite::{
 };
 
 pub use blobs::{BlobWriter, Blobs, StagedBlob};
+pub use log::{LogAlert, LogBatch, LogHead};
 pub use rows::{CatalogueFilter, TransferRecord, TransferRole};
 pub use tx::{IdempotentAnswer, Tx};
 
@@ -95,7 +97,10 @@ pub struct Store {
     blobs: Blobs,
 }
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_log.sql")),
+];
 
 /// Current time as Unix seconds; the one clock the store uses for `at` columns.
 pub fn now_unix() -> i64 {
@@ -162,6 +167,10 @@ impl Store {
             tx.commit().await?;
         }
         Ok(())
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     /// The payload blob store.

@@ -4,4 +4,5 @@
 mod bad_input;
 mod e2e;
 mod harness;
+mod log;
 mod security;

@@ -25,6 +25,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
     rt.block_on(async move {
         let options = NodeOptions {
             delivery_record_delay: args.delivery_delay_ms.map(Duration::from_millis),
+            ..NodeOptions::default()
         };
         let state = NodeState::open(&args.dir, options).await?;
         let listen = state.identity().config.listen.clone();
