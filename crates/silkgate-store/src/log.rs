@@ -56,6 +56,9 @@ pub struct LogAlert {
     pub offered_checkpoint: Vec<u8>,
 }
 
+/// A row of `log_alerts`: id, at, origin, reason, known and offered checkpoints.
+type AlertRow = (i64, i64, String, String, Vec<u8>, Vec<u8>);
+
 fn corrupt(what: &'static str, reason: impl ToString) -> StoreError {
     StoreError::Corrupt {
         what,
@@ -366,7 +369,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Database`].
     pub async fn log_alerts(&self) -> Result<Vec<LogAlert>, StoreError> {
-        let rows: Vec<(i64, i64, String, String, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+        let rows: Vec<AlertRow> = sqlx::query_as(
             "SELECT id, at, origin, reason, known_checkpoint, offered_checkpoint FROM log_alerts ORDER BY id",
         )
         .fetch_all(self.pool())
