@@ -3,4 +3,3 @@
 
 mod cli;
 mod crash;
-mod log_node;
