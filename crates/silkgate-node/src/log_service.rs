@@ -369,17 +369,20 @@ pub(crate) async fn sequencer(state: NodeState) {
     }
 }
 
-/// Middleware: a mutating request is answered only after the log holds every event committed
+/// Middleware: a mutating API request is answered only after the log holds every event committed
 /// before the answer was ready, so an acknowledged change is always in the log.
 pub async fn acknowledge_after_logging(
     State(state): State<NodeState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let mutating = !matches!(
-        *req.method(),
-        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
-    );
+    // The organisation and operator API; federation answers are not held (their events are
+    // logged by the sequencer within a fraction of a second and caught up after a crash).
+    let mutating = req.uri().path().starts_with("/api/")
+        && !matches!(
+            *req.method(),
+            axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+        );
     let resp = next.run(req).await;
     if mutating {
         match state.store().last_event_seq().await {
