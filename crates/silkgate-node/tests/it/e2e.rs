@@ -198,6 +198,7 @@ async fn three_states_publish_search_request_approve_deliver_decrypt_receipt() {
                 request_id: "deny-1".into(),
                 approve: false,
                 reason: Some("no agreement in force".into()),
+                grounds: None,
             },
         )
         .await
