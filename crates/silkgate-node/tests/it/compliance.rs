@@ -23,10 +23,10 @@ fn people_csv(rows: usize) -> Vec<u8> {
         "Кузнецов",
         "Попов",
     ];
-    let mut out = String::from("ФИО;Телефон;Сумма\n");
+    let mut out = String::from("ФИО,Телефон,Сумма\n");
     for i in 0..rows {
         out.push_str(&format!(
-            "{} {} Иванович;+7 701 {:03} {:04};{}.50\n",
+            "{} {} Иванович,+7 701 {:03} {:04},{}.50\n",
             last[i % last.len()],
             first[(i / last.len()) % first.len()],
             100 + i % 900,
@@ -199,7 +199,7 @@ async fn conditional_transfer_met_deidentified_and_counted() {
         .await
         .unwrap();
     assert_eq!(done.status, "delivered", "{done:?}");
-    let key = kg.creds.credentials.hpke_private_key.clone();
+    let key = kg.creds.hpke_private_key.clone();
     let mut out = Vec::new();
     kg.client
         .fetch_delivery(&t.id, &key, &mut out, |_, _| {})
