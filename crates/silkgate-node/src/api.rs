@@ -565,8 +565,23 @@ pub async fn request_transfer(
     }
     check_text("dataset_id", &req.dataset_id, 64, true)?;
     check_text("purpose", &req.purpose, MAX_LONG, true)?;
+    if let Some(kind) = &req.recipient_kind
+        && !["enterprise", "public-body", "foreign-authority"].contains(&kind.as_str())
+    {
+        return Err(ApiError::bad(
+            "recipient_kind",
+            "expected enterprise, public-body or foreign-authority",
+        ));
+    }
     let scope = org.id.to_string();
-    let fp = fingerprint(&[&req.provider, &req.dataset_id, &req.sha256, &req.purpose]);
+    let kind = req.recipient_kind.as_deref().unwrap_or("enterprise");
+    let fp = fingerprint(&[
+        &req.provider,
+        &req.dataset_id,
+        &req.sha256,
+        &req.purpose,
+        kind,
+    ]);
     if let Some(r) = check_idempotent(&state, &scope, &req.request_id, &fp).await? {
         return Ok(r);
     }
@@ -591,6 +606,7 @@ pub async fn request_transfer(
         purpose: transfer.purpose.clone(),
         consumer_hpke_key: transfer.consumer_hpke_key.clone(),
         requested_at: transfer.requested_at,
+        recipient_kind: req.recipient_kind.clone(),
     };
     let accepted = crate::federation::send_transfer_request(&state, wire).await?;
     let mut tx = state.store().begin().await?;
@@ -602,8 +618,14 @@ pub async fn request_transfer(
         TransferStatus::parse(&accepted.status).filter(|s| *s == TransferStatus::Denied)
     {
         t.status = s;
+        t.reason = accepted.reason.clone();
     }
     tx.insert_transfer(&t, TransferRole::Consumer).await?;
+    let report = accepted.decision.as_ref().map(|d| json!({ "decision": d }));
+    if let Some(r) = &report {
+        tx.set_transfer_report(&t.id, TransferRole::Consumer, r)
+            .await?;
+    }
     tx.append_event(&NewEvent::new(
         "transfer.requested",
         &t.id,
@@ -613,7 +635,7 @@ pub async fn request_transfer(
     let record = TransferRecord {
         transfer: t,
         role: TransferRole::Consumer,
-        report: None,
+        report,
         manifest: None,
         receipt: None,
         cipher_blob: None,
@@ -740,7 +762,13 @@ pub async fn decide_transfer(
         ));
     }
     let scope = org.id.to_string();
-    let fp = fingerprint(&[&id, if req.approve { "approve" } else { "deny" }, &reason]);
+    let grounds_json = serde_json::to_string(&req.grounds).map_err(ApiError::internal)?;
+    let fp = fingerprint(&[
+        &id,
+        if req.approve { "approve" } else { "deny" },
+        &reason,
+        &grounds_json,
+    ]);
     let mut tx = state.store().begin().await?;
     if let Some(answer) = tx.idempotent(&scope, &req.request_id, &fp).await? {
         return Ok(replay(answer));
@@ -751,12 +779,18 @@ pub async fn decide_transfer(
             reason: format!("transfer is already {}", record.transfer.status.as_str()),
         });
     }
-    let report: pipeline::ContentReport = record
+    let report: serde_json::Value = record
         .report
-        .as_ref()
-        .and_then(|r| r.get("review"))
+        .clone()
+        .ok_or_else(|| ApiError::internal("transfer awaiting decision has no review report"))?;
+    let review: pipeline::ContentReport = report
+        .get("review")
         .and_then(|r| serde_json::from_value(r.clone()).ok())
         .ok_or_else(|| ApiError::internal("transfer awaiting decision has no review report"))?;
+    let mut decision: pipeline::TransferDecision = report
+        .get("decision")
+        .and_then(|r| serde_json::from_value(r.clone()).ok())
+        .ok_or_else(|| ApiError::internal("transfer awaiting decision has no decision"))?;
     let provider_decision = if req.approve {
         ProviderDecision::Approve
     } else {
@@ -764,11 +798,50 @@ pub async fn decide_transfer(
             reason: reason.clone(),
         }
     };
-    let decision = pipeline::decide(&report, &record.transfer, provider_decision);
-    let (to, deny_reason) = match &decision {
-        pipeline::Decision::Allow { .. } => (TransferStatus::Approved, None),
-        pipeline::Decision::Deny { reason, .. } => (TransferStatus::Denied, Some(reason.clone())),
+    if let (ProviderDecision::Approve, Some(grounds), Some(facts)) =
+        (&provider_decision, req.grounds, decision.facts.as_ref())
+    {
+        // Decide again on the grounds the provider attests, with today's counts.
+        let mut facts = facts.clone();
+        facts.grounds = grounds;
+        facts.year_to_date = pipeline::year_to_date(&state, &record.transfer.provider)
+            .await
+            .map_err(ApiError::internal)?;
+        decision = pipeline::decide(
+            state.policy(),
+            &review,
+            Some(facts),
+            &state.0.options.deidentify,
+        )
+        .map_err(|e| ApiError::bad("grounds", e))?;
+    }
+    let (to, deny_reason) = match provider_decision {
+        _ if decision.is_deny() => (TransferStatus::Denied, Some(decision.reason_line())),
+        ProviderDecision::Deny { reason } => (TransferStatus::Denied, Some(reason)),
+        ProviderDecision::Approve => {
+            let unmet = decision.unmet_legal_obligations();
+            if !unmet.is_empty() {
+                return Err(ApiError::Conflict {
+                    field: "grounds".into(),
+                    reason: format!(
+                        "obligations of the rule packs are not met: {}; attest the grounds that meet them",
+                        unmet.join(", ")
+                    ),
+                });
+            }
+            decision.met.push(pipeline::PROVIDER_APPROVAL.into());
+            (TransferStatus::Approved, None)
+        }
     };
+    let decision_json = serde_json::to_value(&decision).map_err(ApiError::internal)?;
+    let provider_json = json!({
+        "approved": to == TransferStatus::Approved,
+        "by": org.id,
+        "reason": if req.approve { None } else { Some(reason.clone()) },
+        "grounds": req.grounds,
+    });
+    let new_report =
+        json!({ "review": review, "decision": decision_json, "provider": provider_json });
     if !tx
         .set_transfer_status(
             &id,
@@ -784,22 +857,27 @@ pub async fn decide_transfer(
             reason: "decided concurrently".into(),
         });
     }
-    tx.set_transfer_report(
-        &id,
-        TransferRole::Provider,
-        &json!({ "review": report, "decision": decision }),
-    )
-    .await?;
+    tx.set_transfer_report(&id, TransferRole::Provider, &new_report)
+        .await?;
     tx.append_event(&NewEvent::new(
         "transfer.decided",
         &id,
-        json!({ "decision": decision, "decided_by": org.id }),
+        json!({
+            "outcome": decision.decision.outcome,
+            "legal_outcome": decision.legal_outcome,
+            "obligations": decision.decision.obligation_ids(),
+            "met": decision.met,
+            "reasons": decision.decision.reasons.iter().map(|r| r.rule.clone()).collect::<Vec<_>>(),
+            "rulepacks": decision.decision.rulepacks,
+            "decided_by": org.id,
+            "provider": provider_json,
+        }),
     ))
     .await?;
     let mut updated = record.clone();
     updated.transfer.status = to;
     updated.transfer.reason = deny_reason.clone();
-    updated.report = Some(json!({ "review": report, "decision": decision }));
+    updated.report = Some(new_report);
     let body = serde_json::to_value(TransferView::from(&updated)).map_err(ApiError::internal)?;
     tx.remember(
         &scope,
@@ -835,6 +913,7 @@ pub async fn decide_transfer(
                         transfer_id: id,
                         reason,
                         decided_at: now_unix(),
+                        decision: Some(decision_json),
                     },
                 )
                 .await;

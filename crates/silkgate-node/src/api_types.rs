@@ -241,6 +241,10 @@ pub struct TransferRequest {
     pub sha256: String,
     /// Why the data is needed.
     pub purpose: String,
+    /// What kind of body the consumer is: `enterprise` (default), `public-body` or
+    /// `foreign-authority`. The provider's rule packs read it.
+    #[serde(default)]
+    pub recipient_kind: Option<String>,
 }
 
 /// The provider's decision on a request.
@@ -253,6 +257,12 @@ pub struct DecisionRequest {
     pub approve: bool,
     /// Reason (required when denying).
     pub reason: Option<String>,
+    /// Grounds the provider attests are in place (standard contract filed, consent
+    /// obtained...), as in the policy facts; when given, the node decides again on them and
+    /// approves only if no obligation of the rule packs remains.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub grounds: Option<silkgate_policy::Grounds>,
 }
 
 /// A transfer as one side sees it.
@@ -278,9 +288,14 @@ pub struct TransferView {
     pub reason: Option<String>,
     /// Request time, Unix seconds.
     pub requested_at: i64,
-    /// Content review report (provider side).
+    /// Content review report (provider side): `review` (hash, size, the scanner's report),
+    /// `decision`, and `deidentification` once applied.
     #[schema(value_type = Option<Object>)]
     pub report: Option<serde_json::Value>,
+    /// The compliance decision (both sides): outcome, obligations, reasons with citations,
+    /// rule-pack versions.
+    #[schema(value_type = Option<Object>)]
+    pub decision: Option<serde_json::Value>,
     /// Signed delivery manifest.
     #[schema(value_type = Option<Object>)]
     pub manifest: Option<serde_json::Value>,
@@ -304,6 +319,7 @@ impl From<&TransferRecord> for TransferView {
             reason: t.reason.clone(),
             requested_at: t.requested_at,
             report: r.report.clone(),
+            decision: r.report.as_ref().and_then(|v| v.get("decision").cloned()),
             manifest: r
                 .manifest
                 .as_ref()

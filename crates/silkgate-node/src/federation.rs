@@ -18,6 +18,7 @@ use silkgate_model::{
     DeliveryManifest, DeliveryReceipt, Document, NewEvent, Sector, Signed, StateCode,
     TransferStatus, TrustedNode,
 };
+use silkgate_policy::{Grounds, RecipientKind};
 use silkgate_store::{CatalogueFilter, TransferRole, now_unix};
 
 use crate::api::{ApiJson, Conn};
@@ -166,35 +167,99 @@ pub async fn receive_transfer(
         return Ok(Json(TransferAcceptedV1 {
             transfer_id: req.transfer_id.clone(),
             status: existing.transfer.status.as_str().into(),
+            decision: existing
+                .report
+                .as_ref()
+                .and_then(|r| r.get("decision").cloned()),
+            reason: existing.transfer.reason.clone(),
         }));
     }
+    let recipient_kind = match req.recipient_kind.as_deref() {
+        None => RecipientKind::Enterprise,
+        Some(k) => {
+            serde_json::from_value(serde_json::Value::String(k.to_owned())).map_err(|_| {
+                ApiError::bad(
+                    "recipient_kind",
+                    "expected enterprise, public-body or foreign-authority",
+                )
+            })?
+        }
+    };
     let report = pipeline::review_content(state.store().blobs(), &received)
         .await
         .map_err(ApiError::internal)?;
-    let t = &received.transfer;
+    let decision = pipeline::decide_transfer(
+        &state,
+        &received.transfer,
+        received.dataset.sector,
+        recipient_kind,
+        &report,
+        Grounds::default(),
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    let mut t = received.transfer.clone();
+    if decision.is_deny() {
+        t.status = TransferStatus::Denied;
+        t.reason = Some(decision.reason_line());
+    }
+    let decision_json = serde_json::to_value(&decision).map_err(ApiError::internal)?;
     let mut tx = state.store().begin().await?;
-    tx.insert_transfer(t, TransferRole::Provider).await?;
-    tx.set_transfer_report(&t.id, TransferRole::Provider, &json!({ "review": report }))
-        .await?;
+    tx.insert_transfer(&t, TransferRole::Provider).await?;
+    tx.set_transfer_report(
+        &t.id,
+        TransferRole::Provider,
+        &json!({ "review": report, "decision": decision_json }),
+    )
+    .await?;
     tx.append_event(&NewEvent::new(
         "transfer.received",
         &t.id,
         json!({
             "consumer": t.consumer, "provider": t.provider, "dataset_id": t.dataset_id,
             "sha256": t.sha256, "from_node": node.node_id, "request_signature": msg.signature,
+            "recipient_kind": recipient_kind.as_str(),
         }),
     ))
     .await?;
     tx.append_event(&NewEvent::new(
         "transfer.reviewed",
         &t.id,
-        json!({ "sha256": report.sha256, "size": report.size }),
+        json!({
+            "sha256": report.sha256, "size": report.size,
+            "categories": report.scan.as_ref().map(|s| s.categories.clone()),
+            "subjects_estimate": report.scan.as_ref().map(|s| s.subjects_estimate),
+            "scan_error": report.scan_error,
+        }),
+    ))
+    .await?;
+    tx.append_event(&NewEvent::new(
+        "transfer.decided",
+        &t.id,
+        json!({
+            "outcome": decision.decision.outcome,
+            "legal_outcome": decision.legal_outcome,
+            "obligations": decision.decision.obligation_ids(),
+            "reasons": decision.decision.reasons.iter().map(|r| r.rule.clone()).collect::<Vec<_>>(),
+            "rulepacks": decision.decision.rulepacks,
+            "decided_by": "rule-packs",
+        }),
     ))
     .await?;
     tx.commit().await?;
+    if decision.is_deny() {
+        let pair = format!("{}->{}", t.provider_state(), t.consumer_state());
+        state.metrics().add(
+            "silkgate_transfers_total",
+            &[("pair", &pair), ("outcome", "denied")],
+            1,
+        );
+    }
     Ok(Json(TransferAcceptedV1 {
         transfer_id: t.id.clone(),
-        status: TransferStatus::AwaitingDecision.as_str().into(),
+        status: t.status.as_str().into(),
+        decision: Some(decision_json),
+        reason: t.reason.clone(),
     }))
 }
 
@@ -401,6 +466,14 @@ pub async fn receive_denied(
         .await?
         && !record.transfer.status.is_final()
     {
+        if let Some(decision) = &msg.document.decision {
+            tx.set_transfer_report(
+                &id,
+                TransferRole::Consumer,
+                &json!({ "decision": decision }),
+            )
+            .await?;
+        }
         tx.append_event(&NewEvent::new(
             "transfer.denied",
             &id,

@@ -1,9 +1,9 @@
 //! The running node: its state, trust list, TLS, the accept loop and the delivery worker.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
@@ -41,9 +41,12 @@ pub enum NodeError {
     /// Binding or serving failed.
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
+    /// The rule packs could not be loaded or validated.
+    #[error("rule packs: {0}")]
+    RulePacks(String),
 }
 
-/// Knobs for tests and benchmarks.
+/// Knobs for tests and benchmarks, and the operator's compliance settings.
 #[derive(Debug, Clone, Default)]
 pub struct NodeOptions {
     /// Sleep this long after sending each encrypted record: lets the crash test kill a node
@@ -52,6 +55,25 @@ pub struct NodeOptions {
     /// Cosignatures a log checkpoint needs to be final (default: a majority of the other
     /// member states on the trust list).
     pub log_quorum: Option<usize>,
+    /// Directory of rule packs to load instead of the ones built into the binary.
+    pub rulepacks_dir: Option<PathBuf>,
+    /// The operator's de-identification rules: entities that never leave this node in clear.
+    /// When the content review finds one, the decision gets the `node.deidentify` obligation
+    /// and the column is transformed before encryption.
+    pub deidentify: BTreeMap<silkgate_scan::Entity, silkgate_scan::Transform>,
+}
+
+/// The rule packs built into the binary, loaded and validated once per process.
+fn embedded_policy() -> Result<Arc<silkgate_policy::PolicyEngine>, NodeError> {
+    static ENGINE: OnceLock<Result<Arc<silkgate_policy::PolicyEngine>, String>> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            silkgate_policy::PolicyEngine::embedded()
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(NodeError::RulePacks)
 }
 
 /// Information about the TLS connection a request came in on.
@@ -76,6 +98,7 @@ pub(crate) struct Inner {
     pub(crate) options: NodeOptions,
     pub(crate) log: Arc<crate::log_service::NodeLog>,
     pub(crate) peer_sizes: crate::witness::PeerSizes,
+    pub(crate) policy: Arc<silkgate_policy::PolicyEngine>,
 }
 
 /// A node's shared state; cheap to clone. Build the HTTP router with [`crate::app`].
@@ -149,6 +172,13 @@ impl NodeState {
             &identity.signing_key,
         )
         .await?;
+        let policy = match &options.rulepacks_dir {
+            Some(dir) => Arc::new(
+                silkgate_policy::PolicyEngine::load_dir(dir)
+                    .map_err(|e| NodeError::RulePacks(e.to_string()))?,
+            ),
+            None => embedded_policy()?,
+        };
         let state = Self(Arc::new(Inner {
             identity,
             store,
@@ -162,6 +192,7 @@ impl NodeState {
             options,
             log: Arc::new(log),
             peer_sizes: Default::default(),
+            policy,
         }));
         state.accept_trust_list(list).await?;
         Ok(state)
@@ -231,6 +262,11 @@ impl NodeState {
     /// The node's identity.
     pub fn identity(&self) -> &NodeIdentity {
         &self.0.identity
+    }
+
+    /// The rule packs, loaded once at start.
+    pub fn policy(&self) -> &silkgate_policy::PolicyEngine {
+        &self.0.policy
     }
 
     /// The node's metrics.

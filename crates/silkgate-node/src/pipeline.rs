@@ -10,17 +10,28 @@
 //! transaction, and the status is persisted between steps, so a restarted node resumes from
 //! the last committed step ([`worker`]).
 
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use bytes::Bytes;
 use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 use silkgate_model::{
-    DatasetVersion, DeliveryManifest, DeliveryReceipt, NewEvent, OrgId, Signed, Transfer,
-    TransferStatus, canonical,
+    DataCategory, DatasetVersion, DeliveryManifest, DeliveryReceipt, NewEvent, OrgId, Sector,
+    Signed, Transfer, TransferStatus, canonical,
+};
+use silkgate_policy::{
+    DataFacts, Decision as PolicyDecision, Exporter, Facts, FactsError, Grounds,
+    Obligation as PolicyObligation, Outcome, PolicyEngine, Reason, Recipient, RecipientKind, Texts,
+    YearToDate,
+};
+use silkgate_scan::{
+    DeidError, DeidReport, Entity, Keys, Plan, ScanOptions, ScanReport, Transform,
 };
 use silkgate_store::{Blobs, TransferRecord, TransferRole, now_unix};
 
@@ -43,9 +54,11 @@ pub struct ReceivedRequest {
     pub blob_key: String,
 }
 
-/// Step 2's output: what the content review found. Today: the hash and size of the actual
-/// payload bytes. The scanner will add categories, columns and estimated data subjects here.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Step 2's output: what the content review found in the actual payload bytes: their hash
+/// and size, and the scanner's report (counts, columns, categories, masked samples only,
+/// never a raw value). A payload the scanner cannot read as CSV or JSON Lines has no report
+/// and an error instead, and the decision refuses it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContentReport {
     /// SHA-256 of the payload as read from storage.
     pub sha256: String,
@@ -53,12 +66,18 @@ pub struct ContentReport {
     pub size: u64,
     /// When reviewed, Unix seconds.
     pub reviewed_at: i64,
+    /// The scanner's report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanReport>,
+    /// Why the scanner could not read the payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_error: Option<String>,
 }
 
 /// What the provider organisation said through the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProviderDecision {
-    /// Send it.
+    /// Send it (this meets the [`PROVIDER_APPROVAL`] obligation).
     Approve,
     /// Do not send it.
     Deny {
@@ -67,34 +86,225 @@ pub enum ProviderDecision {
     },
 }
 
-/// Something the provider's node must do before or after sending (de-identify fields,
-/// notify a regulator, ...). The policy engine will produce these, with citations.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Obligation {
-    /// Stable word, e.g. `deidentify`.
-    pub kind: String,
-    /// Parameters.
-    pub detail: serde_json::Value,
+/// Obligation the node adds to every decision that is not `deny`: the providing
+/// organisation's approval through the API. It is the node's own rule, not a state's law, so
+/// it cites nothing.
+pub const PROVIDER_APPROVAL: &str = "node.provider-approval";
+/// Obligation the node adds when the operator's de-identification rules
+/// ([`crate::NodeOptions::deidentify`]) match a column of the payload; met by the "apply
+/// obligations" step before encryption.
+pub const DEIDENTIFY: &str = "node.deidentify";
+/// Rule id of the refusal of a payload the content review could not read.
+pub const UNREVIEWABLE: &str = "node.content-review";
+
+/// Step 3's output, stored with the transfer and shown to both parties: the rule packs'
+/// decision (outcome, obligations, reasons with citations, pack versions) with the node's
+/// own obligations added, the facts it was taken on and the de-identification plan the
+/// obligations demand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransferDecision {
+    /// The decision. Its outcome is `conditional` whenever an obligation is listed, `deny`
+    /// when the packs deny or the content could not be reviewed.
+    #[serde(flatten)]
+    pub decision: PolicyDecision,
+    /// The rule packs' own outcome, before the node's obligations were added.
+    pub legal_outcome: Outcome,
+    /// The facts the engine decided on (absent when the content could not be reviewed).
+    pub facts: Option<Facts>,
+    /// Columns to de-identify before delivery, when [`DEIDENTIFY`] is an obligation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deidentify: Option<Plan>,
+    /// Obligations met so far, by id.
+    #[serde(default)]
+    pub met: Vec<String>,
+    /// When decided, Unix seconds.
+    pub decided_at: i64,
 }
 
-/// Step 3's output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "kebab-case")]
-pub enum Decision {
-    /// Send, after meeting the obligations.
-    Allow {
-        /// Obligations to meet (none yet).
-        obligations: Vec<Obligation>,
-        /// Who or what decided.
-        basis: Vec<String>,
-    },
-    /// Refuse.
-    Deny {
-        /// Why.
-        reason: String,
-        /// Who or what decided.
-        basis: Vec<String>,
-    },
+impl TransferDecision {
+    /// Whether the transfer is refused.
+    pub fn is_deny(&self) -> bool {
+        self.decision.outcome == Outcome::Deny
+    }
+
+    /// The reasons in one line of English, for the transfer's `reason` field and the
+    /// consumer's node.
+    pub fn reason_line(&self) -> String {
+        self.decision
+            .reasons
+            .iter()
+            .map(|r| {
+                let cites: Vec<String> = r
+                    .citations
+                    .iter()
+                    .map(|c| format!("{} {} {}", c.state, c.instrument, c.article))
+                    .collect();
+                if cites.is_empty() {
+                    format!("{}: {}", r.rule, r.text.en)
+                } else {
+                    format!("{}: {} ({})", r.rule, r.text.en, cites.join("; "))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" | ")
+    }
+
+    /// Obligations of the rule packs (not the node's own) that are not met.
+    pub fn unmet_legal_obligations(&self) -> Vec<&str> {
+        self.decision
+            .obligations
+            .iter()
+            .map(|o| o.id.as_str())
+            .filter(|id| !id.starts_with("node.") && !self.met.iter().any(|m| m == id))
+            .collect()
+    }
+}
+
+fn node_obligation(id: &str, text: Texts) -> PolicyObligation {
+    PolicyObligation {
+        id: id.to_owned(),
+        text,
+        citations: Vec::new(),
+    }
+}
+
+/// Builds the policy facts of a transfer from its content review and what the node knows:
+/// the exporting and importing states, the exporter organisation's sector, the recipient's
+/// kind, the report's categories and subject estimate, the exporter's year-to-date counts and
+/// the grounds known so far. `None` when the content could not be reviewed.
+///
+/// Sensitive subjects are counted conservatively: every subject when a category that the
+/// packs treat as sensitive (sensitive, biometric, genetic, health, financial, children) is
+/// present, since the review cannot tell which persons the sensitive columns belong to.
+pub fn facts_for(
+    transfer: &Transfer,
+    exporter_sector: Sector,
+    recipient_kind: RecipientKind,
+    report: &ContentReport,
+    year_to_date: YearToDate,
+    grounds: Grounds,
+) -> Option<Facts> {
+    let scan = report.scan.as_ref()?;
+    let mut categories = scan.categories.clone();
+    if categories.is_empty() {
+        categories.push(DataCategory::NonPersonal);
+    }
+    let has = |c: DataCategory| categories.contains(&c);
+    let sensitive = [
+        DataCategory::Sensitive,
+        DataCategory::Biometric,
+        DataCategory::Genetic,
+        DataCategory::Health,
+        DataCategory::Financial,
+        DataCategory::Children,
+    ]
+    .into_iter()
+    .any(has);
+    let personal = categories.iter().any(|c| *c != DataCategory::NonPersonal);
+    let subjects = if personal { scan.subjects_estimate } else { 0 };
+    Some(Facts {
+        from: transfer.provider_state(),
+        to: transfer.consumer_state(),
+        exporter: Exporter {
+            state: Some(transfer.provider_state()),
+            ciio: false,
+            sector: exporter_sector,
+        },
+        recipient: Recipient {
+            state: Some(transfer.consumer_state()),
+            kind: recipient_kind,
+        },
+        data: DataFacts {
+            subjects,
+            sensitive_subjects: if sensitive { subjects } else { 0 },
+            important_data: has(DataCategory::Important) || has(DataCategory::Core),
+            biometric: has(DataCategory::Biometric),
+            categories,
+        },
+        year_to_date,
+        grounds,
+        exemptions: Vec::new(),
+    })
+}
+
+/// Step 3: decide. Calls the rule packs on the facts, then adds the node's obligations: the
+/// provider's approval always (unless denied), and de-identification of the columns the
+/// operator's rules name. Content that could not be reviewed is refused.
+///
+/// # Errors
+/// [`FactsError`] naming the field when the engine refuses the facts.
+pub fn decide(
+    engine: &PolicyEngine,
+    report: &ContentReport,
+    facts: Option<Facts>,
+    deidentify_rules: &BTreeMap<Entity, Transform>,
+) -> Result<TransferDecision, FactsError> {
+    let decided_at = now_unix();
+    let Some(facts) = facts else {
+        let reason = Reason {
+            rule: UNREVIEWABLE.into(),
+            text: Texts {
+                en: format!(
+                    "The content review could not read the payload ({}); nothing is sent without a review.",
+                    report.scan_error.as_deref().unwrap_or("no report")
+                ),
+                ru: "Проверка содержимого не смогла прочитать данные; без проверки ничего не передаётся.".into(),
+                zh: "内容审查无法读取数据；未经审查不传输任何数据。".into(),
+            },
+            citations: Vec::new(),
+        };
+        return Ok(TransferDecision {
+            decision: PolicyDecision {
+                outcome: Outcome::Deny,
+                obligations: Vec::new(),
+                reasons: vec![reason],
+                rulepacks: BTreeMap::new(),
+            },
+            legal_outcome: Outcome::Deny,
+            facts: None,
+            deidentify: None,
+            met: Vec::new(),
+            decided_at,
+        });
+    };
+    let mut decision = engine.decide(&facts)?;
+    let legal_outcome = decision.outcome;
+    let plan = report
+        .scan
+        .as_ref()
+        .map(|s| Plan::for_report(s, deidentify_rules))
+        .filter(|p| !p.columns.is_empty());
+    if decision.outcome != Outcome::Deny {
+        if let Some(plan) = &plan {
+            let cols: Vec<&str> = plan.columns.keys().map(String::as_str).collect();
+            let cols = cols.join(", ");
+            decision.obligations.push(node_obligation(
+                DEIDENTIFY,
+                Texts {
+                    en: format!("The node de-identifies the columns {cols} before encryption, as its operator's rules require."),
+                    ru: format!("Узел обезличивает столбцы {cols} перед шифрованием по правилам оператора."),
+                    zh: format!("节点按运营方规则在加密前对列 {cols} 去标识化。"),
+                },
+            ));
+        }
+        decision.obligations.push(node_obligation(
+            PROVIDER_APPROVAL,
+            Texts {
+                en: "The providing organisation approves the transfer through its node.".into(),
+                ru: "Организация-поставщик одобряет передачу через свой узел.".into(),
+                zh: "提供方组织通过其节点批准此次传输。".into(),
+            },
+        ));
+        decision.outcome = Outcome::Conditional;
+    }
+    Ok(TransferDecision {
+        decision,
+        legal_outcome,
+        facts: Some(facts),
+        deidentify: plan.filter(|_| legal_outcome != Outcome::Deny),
+        met: Vec::new(),
+        decided_at,
+    })
 }
 
 /// A plaintext payload ready for the next step: where it is and what it hashes to.
@@ -152,6 +362,9 @@ pub enum PipelineError {
     /// A document could not be signed or verified.
     #[error("document: {0}")]
     Document(String),
+    /// De-identification failed or left identifying values behind.
+    #[error("de-identification: {0}")]
+    Deidentify(String),
 }
 
 /// Step 1: receive request. Checks the request against the catalogue (the version exists, is
@@ -206,8 +419,55 @@ pub async fn receive_request(
     })
 }
 
-/// Step 2: review content. Reads the actual payload bytes and records their hash and size,
-/// refusing a payload that no longer matches the catalogue.
+/// Reads bytes sent from async code in a blocking task (the scanner's readers are `Read`).
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<Bytes>,
+    cur: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.cur.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(b) => self.cur = b,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len());
+        buf[..n].copy_from_slice(&self.cur.split_to(n));
+        Ok(n)
+    }
+}
+
+/// Sends what blocking code writes to async code, in pieces of [`CHUNK_SIZE`].
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+    buf: Vec<u8>,
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK_SIZE {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            let piece = Bytes::from(std::mem::take(&mut self.buf));
+            self.tx
+                .blocking_send(piece)
+                .map_err(|_| std::io::Error::other("payload writer closed"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Step 2: review content. Streams the actual payload bytes once, hashing them and feeding
+/// the scanner (on a blocking thread, a few pieces in flight, so memory stays bounded),
+/// and refuses a payload that no longer matches the catalogue.
 ///
 /// # Errors
 /// [`PipelineError::PayloadChanged`] or a storage error.
@@ -215,14 +475,33 @@ pub async fn review_content(
     blobs: &Blobs,
     received: &ReceivedRequest,
 ) -> Result<ContentReport, PipelineError> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let scanner = tokio::task::spawn_blocking(move || {
+        let reader = ChannelReader {
+            rx,
+            cur: Bytes::new(),
+        };
+        silkgate_scan::scan(reader, &ScanOptions::default())
+    });
     let mut hasher = Sha256::new();
     let mut size = 0u64;
+    let mut sender = Some(tx);
     let mut stream = blobs.read(&received.blob_key).await?;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
         hasher.update(&chunk);
         size += chunk.len() as u64;
+        if let Some(s) = &sender
+            && s.send(chunk).await.is_err()
+        {
+            // The scanner stopped early (unreadable input); keep hashing.
+            sender = None;
+        }
     }
+    drop(sender);
+    let scanned = scanner
+        .await
+        .map_err(|e| PipelineError::Document(format!("content review task: {e}")))?;
     let sha256 = hex::encode(hasher.finalize());
     if sha256 != received.dataset.sha256 {
         return Err(PipelineError::PayloadChanged {
@@ -231,48 +510,130 @@ pub async fn review_content(
             found: sha256,
         });
     }
+    let (scan, scan_error) = match scanned {
+        Ok(r) => (Some(r), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
     Ok(ContentReport {
         sha256,
         size,
         reviewed_at: now_unix(),
+        scan,
+        scan_error,
     })
 }
 
-/// Step 3: decide. Today the provider's own decision is the whole basis; the policy engine
-/// will take the report, the transfer and both states' rule packs here and may deny what the
-/// provider approved or add obligations.
-pub fn decide(
-    _report: &ContentReport,
-    _transfer: &Transfer,
-    provider: ProviderDecision,
-) -> Decision {
-    match provider {
-        ProviderDecision::Approve => Decision::Allow {
-            obligations: Vec::new(),
-            basis: vec!["provider-approval".into()],
-        },
-        ProviderDecision::Deny { reason } => Decision::Deny {
-            reason,
-            basis: vec!["provider-denial".into()],
-        },
-    }
+/// Keys for the transforms of a de-identification plan, derived from the node's signing key:
+/// the pseudonymisation key per (provider, consumer) pair, so the same person maps to the
+/// same token across this pair's transfers and to unrelated tokens for other recipients;
+/// the tokenisation key per provider, so only the provider's node can reverse tokens.
+pub fn deidentification_keys(state: &NodeState, transfer: &Transfer) -> Keys {
+    let secret = state.identity().signing_key.to_bytes();
+    let derive = |label: &str, a: &str, b: &str| -> [u8; 32] {
+        let mut h = Sha256::new();
+        for part in [label.as_bytes(), &secret, a.as_bytes(), b.as_bytes()] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part);
+        }
+        h.finalize().into()
+    };
+    Keys::new()
+        .with_pseudonymisation(derive(
+            "silkgate/pseudonymisation/v1",
+            transfer.provider.as_str(),
+            transfer.consumer.as_str(),
+        ))
+        .with_tokenisation(derive(
+            "silkgate/tokenisation/v1",
+            transfer.provider.as_str(),
+            "",
+        ))
 }
 
-/// Step 4: apply obligations. No obligation is produced yet, so the payload passes through;
-/// de-identification will write a new blob and return it here.
+/// Step 4: apply obligations. With a de-identification plan, streams the payload through
+/// the scanner's de-identification into a new blob (the original stays untouched) and
+/// returns it with the scanner's report of what was changed; its re-scan must find no value
+/// of a transformed entity left, or nothing is sent. Without one, the payload passes through.
 ///
 /// # Errors
-/// None yet; storage errors once obligations transform the payload.
+/// [`PipelineError::Deidentify`], or storage errors.
 pub async fn apply_obligations(
-    _blobs: &Blobs,
+    blobs: &Blobs,
     payload: PreparedPayload,
-    obligations: &[Obligation],
-) -> Result<PreparedPayload, PipelineError> {
-    debug_assert!(
-        obligations.is_empty(),
-        "no obligation kinds are implemented yet"
-    );
-    Ok(payload)
+    plan: Option<&Plan>,
+    keys: &Keys,
+    transfer_id: &str,
+) -> Result<(PreparedPayload, Option<DeidReport>), PipelineError> {
+    let Some(plan) = plan else {
+        return Ok((payload, None));
+    };
+    let (in_tx, in_rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let plan_owned = plan.clone();
+    let keys = keys.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        let reader = ChannelReader {
+            rx: in_rx,
+            cur: Bytes::new(),
+        };
+        let mut writer = ChannelWriter {
+            tx: out_tx,
+            buf: Vec::with_capacity(CHUNK_SIZE),
+        };
+        let report = silkgate_scan::deidentify(reader, &mut writer, &plan_owned, &keys)?;
+        writer.flush().map_err(|e| DeidError::Write { source: e })?;
+        Ok::<_, DeidError>(report)
+    });
+    let mut writer = blobs.writer().await?;
+    let feed = async {
+        let mut input = blobs.read(&payload.blob_key).await?;
+        while let Some(chunk) = input.next().await {
+            if in_tx.send(chunk?).await.is_err() {
+                break;
+            }
+        }
+        drop(in_tx);
+        Ok::<(), PipelineError>(())
+    };
+    let drain = async {
+        let mut hasher = Sha256::new();
+        while let Some(piece) = out_rx.recv().await {
+            hasher.update(&piece);
+            writer.write(&piece).await?;
+        }
+        Ok::<_, PipelineError>(hex::encode(hasher.finalize()))
+    };
+    let (fed, drained) = tokio::join!(feed, drain);
+    let outcome = task
+        .await
+        .map_err(|e| PipelineError::Document(format!("de-identification task: {e}")));
+    let result = match (fed, drained, outcome) {
+        (Ok(()), Ok(sha), Ok(Ok(report))) if report.residual.is_empty() => Ok((sha, report)),
+        (Ok(()), Ok(_), Ok(Ok(report))) => Err(PipelineError::Deidentify(format!(
+            "the re-scan found {} values of transformed entities left",
+            report.residual.iter().map(|r| r.count).sum::<u64>()
+        ))),
+        (_, _, Ok(Err(e))) => Err(PipelineError::Deidentify(e.to_string())),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
+    };
+    let (sha256, report) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            writer.abort().await;
+            return Err(e);
+        }
+    };
+    let staged = writer.finish().await?;
+    let blob_key = format!("outbox/{transfer_id}.deidentified");
+    blobs.promote(&staged, &blob_key).await?;
+    Ok((
+        PreparedPayload {
+            blob_key,
+            sha256,
+            size: staged.size,
+        },
+        Some(report),
+    ))
 }
 
 /// Step 5: mark the copy for its recipient. Passes through until `silkgate-mark` plugs in.
@@ -491,6 +852,15 @@ pub async fn record_receipt(
     {
         tx.set_transfer_receipt(&transfer.id, TransferRole::Provider, receipt)
             .await?;
+        if let Some(facts) = recorded_facts(state, transfer).await? {
+            tx.add_year_to_date(
+                &transfer.provider,
+                calendar_year(now_unix()),
+                facts.data.subjects,
+                facts.data.sensitive_subjects,
+            )
+            .await?;
+        }
         tx.append_event(&NewEvent::new(
             "transfer.receipted",
             &transfer.id,
@@ -521,6 +891,79 @@ pub async fn record_receipt(
     Ok(())
 }
 
+/// The facts recorded with a transfer's decision on this (provider's) node.
+async fn recorded_facts(
+    state: &NodeState,
+    transfer: &Transfer,
+) -> Result<Option<Facts>, PipelineError> {
+    let record = state
+        .store()
+        .transfer(&transfer.id, TransferRole::Provider)
+        .await?;
+    Ok(record
+        .and_then(|r| r.report)
+        .and_then(|r| r.get("decision").cloned())
+        .and_then(|d| serde_json::from_value::<TransferDecision>(d).ok())
+        .and_then(|d| d.facts))
+}
+
+/// The calendar year (UTC) of a Unix time: the year-to-date counters reset on 1 January.
+pub fn calendar_year(unix: i64) -> i32 {
+    // Days to civil date (proleptic Gregorian), after H. Hinnant's algorithm.
+    let z = unix.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    i32::try_from(year).unwrap_or(i32::MAX)
+}
+
+/// The exporter's year-to-date counts this calendar year, as the policy facts take them.
+///
+/// # Errors
+/// Storage errors.
+pub async fn year_to_date(
+    state: &NodeState,
+    exporter: &OrgId,
+) -> Result<YearToDate, PipelineError> {
+    let (subjects, sensitive_subjects) = state
+        .store()
+        .year_to_date(exporter, calendar_year(now_unix()))
+        .await?;
+    Ok(YearToDate {
+        subjects,
+        sensitive_subjects,
+    })
+}
+
+/// Steps 2 and 3 as the node runs them on a received request: builds the facts from the
+/// report, the exporter organisation's sector (the dataset's when the organisation is
+/// unknown), the exporter's year-to-date counts and the given grounds, and decides.
+///
+/// # Errors
+/// Storage errors, or [`PipelineError::Document`] when the engine refuses the facts.
+pub async fn decide_transfer(
+    state: &NodeState,
+    transfer: &Transfer,
+    dataset_sector: Sector,
+    recipient_kind: RecipientKind,
+    report: &ContentReport,
+    grounds: Grounds,
+) -> Result<TransferDecision, PipelineError> {
+    let sector = state
+        .store()
+        .organisation(&transfer.provider)
+        .await?
+        .map_or(dataset_sector, |o| o.sector);
+    let ytd = year_to_date(state, &transfer.provider).await?;
+    let facts = facts_for(transfer, sector, recipient_kind, report, ytd, grounds);
+    decide(state.policy(), report, facts, &state.0.options.deidentify)
+        .map_err(|e| PipelineError::Document(format!("policy facts: {e}")))
+}
+
 /// Runs steps 4 to 8 for an approved transfer, resuming after a restart: if a manifest was
 /// already committed, the same encrypted bytes are sent again (the consumer's node answers a
 /// repeated delivery with its first receipt), so nothing is delivered twice.
@@ -534,7 +977,7 @@ pub async fn run_delivery(state: &NodeState, record: TransferRecord) -> Result<(
             (m.clone(), b.clone())
         }
         _ => {
-            let decision: Decision = record
+            let decision: TransferDecision = record
                 .report
                 .as_ref()
                 .and_then(|r| r.get("decision"))
@@ -542,11 +985,11 @@ pub async fn run_delivery(state: &NodeState, record: TransferRecord) -> Result<(
                 .ok_or_else(|| {
                     PipelineError::Document("approved transfer has no recorded decision".into())
                 })?;
-            let Decision::Allow { obligations, .. } = decision else {
+            if decision.is_deny() {
                 return Err(PipelineError::Document(
                     "transfer is approved but its decision is deny".into(),
                 ));
-            };
+            }
             let (_, blob_key) = state
                 .store()
                 .dataset_version(&transfer.dataset_id, &transfer.sha256)
@@ -558,6 +1001,7 @@ pub async fn run_delivery(state: &NodeState, record: TransferRecord) -> Result<(
                 .and_then(|r| r.pointer("/review/size"))
                 .and_then(serde_json::Value::as_u64)
                 .unwrap_or(0);
+            let source_key = blob_key.clone();
             let source = PreparedPayload {
                 blob_key,
                 sha256: transfer.sha256.clone(),
@@ -565,13 +1009,45 @@ pub async fn run_delivery(state: &NodeState, record: TransferRecord) -> Result<(
             };
             let blobs = state.store().blobs();
             let started = std::time::Instant::now();
-            let payload = apply_obligations(blobs, source, &obligations).await?;
+            let keys = deidentification_keys(state, transfer);
+            let (payload, deidentified) = apply_obligations(
+                blobs,
+                source,
+                decision.deidentify.as_ref(),
+                &keys,
+                &transfer.id,
+            )
+            .await?;
             let payload = mark(blobs, payload, &transfer.consumer, &transfer.id).await?;
             let encrypted =
                 encrypt(blobs, &payload, &transfer.consumer_hpke_key, &transfer.id).await?;
             let manifest = sign_manifest(state, transfer, &payload, &encrypted)?;
             tracing::info!(transfer = %transfer.id, bytes = encrypted.size, ms = started.elapsed().as_millis() as u64, "sealed");
+            if payload.blob_key != source_key {
+                // The de-identified copy is sealed; the ciphertext is what gets sent.
+                blobs.delete(&payload.blob_key).await?;
+            }
+            let transforms: Vec<serde_json::Value> = deidentified
+                .as_ref()
+                .map(|r| {
+                    r.columns
+                        .iter()
+                        .map(|c| json!({ "column": c.name, "transform": c.transform, "changed": c.changed }))
+                        .collect()
+                })
+                .unwrap_or_default();
             let mut tx = state.store().begin().await?;
+            if let Some(d) = &deidentified {
+                let mut decision = decision.clone();
+                decision.met.push(DEIDENTIFY.into());
+                let mut report = record.report.clone().unwrap_or_else(|| json!({}));
+                report["decision"] = serde_json::to_value(&decision)
+                    .map_err(|e| PipelineError::Document(e.to_string()))?;
+                report["deidentification"] =
+                    serde_json::to_value(d).map_err(|e| PipelineError::Document(e.to_string()))?;
+                tx.set_transfer_report(&transfer.id, TransferRole::Provider, &report)
+                    .await?;
+            }
             tx.set_transfer_manifest(
                 &transfer.id,
                 TransferRole::Provider,
@@ -587,6 +1063,7 @@ pub async fn run_delivery(state: &NodeState, record: TransferRecord) -> Result<(
                     "ciphertext_sha256": manifest.document.ciphertext_sha256,
                     "ciphertext_size": manifest.document.ciphertext_size,
                     "hpke_suite": manifest.document.hpke_suite,
+                    "deidentified": transforms,
                 }),
             ))
             .await?;

@@ -161,6 +161,10 @@ pub struct TransferRequestV1 {
     pub consumer_hpke_key: String,
     /// When requested, Unix seconds.
     pub requested_at: i64,
+    /// What kind of body the consumer is (`enterprise`, `public-body`,
+    /// `foreign-authority`), as its node registered it; absent means `enterprise`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_kind: Option<String>,
 }
 
 impl Document for TransferRequestV1 {
@@ -174,6 +178,12 @@ pub struct TransferAcceptedV1 {
     pub transfer_id: String,
     /// Status on the provider's node.
     pub status: String,
+    /// The compliance decision the provider's node took on the request, as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<serde_json::Value>,
+    /// The reasons of a denial in one line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The provider's node tells the consumer's node that a request was denied.
@@ -185,6 +195,9 @@ pub struct TransferDeniedV1 {
     pub reason: String,
     /// When decided, Unix seconds.
     pub decided_at: i64,
+    /// The compliance decision, as JSON, so the consumer sees its reasons and citations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<serde_json::Value>,
 }
 
 impl Document for TransferDeniedV1 {

@@ -100,6 +100,10 @@ pub struct Store {
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_log.sql")),
+    (
+        3,
+        include_str!("../migrations/sqlite/0003_year_to_date.sql"),
+    ),
 ];
 
 /// Current time as Unix seconds; the one clock the store uses for `at` columns.
@@ -197,6 +201,26 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|r| r.0))
+    }
+
+    /// An exporter's counts for a calendar year: (subjects, sensitive subjects) delivered so
+    /// far, zero when none.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn year_to_date(
+        &self,
+        exporter: &OrgId,
+        year: i32,
+    ) -> Result<(u64, u64), StoreError> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT subjects, sensitive_subjects FROM year_to_date WHERE exporter = $1 AND year = $2",
+        )
+        .bind(exporter.as_str())
+        .bind(i64::from(year))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map_or((0, 0), |(a, b)| (a.max(0) as u64, b.max(0) as u64)))
     }
 
     /// The organisation with this id.

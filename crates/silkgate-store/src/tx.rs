@@ -1,8 +1,8 @@
 //! The write transaction: every state change and its event go through one [`Tx`].
 
 use silkgate_model::{
-    DatasetVersion, DeliveryManifest, DeliveryReceipt, Event, NewEvent, Organisation, Signed,
-    Transfer, TransferStatus,
+    DatasetVersion, DeliveryManifest, DeliveryReceipt, Event, NewEvent, OrgId, Organisation,
+    Signed, Transfer, TransferStatus,
 };
 use sqlx::{Sqlite, Transaction};
 
@@ -186,6 +186,33 @@ impl Tx {
             .bind(value)
             .execute(&mut *self.tx)
             .await?;
+        Ok(())
+    }
+
+    /// Adds a delivered transfer's subjects to its exporter's counts for a calendar year.
+    /// Call it in the transaction that records the delivery.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn add_year_to_date(
+        &mut self,
+        exporter: &OrgId,
+        year: i32,
+        subjects: u64,
+        sensitive_subjects: u64,
+    ) -> Result<(), StoreError> {
+        let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        sqlx::query(
+            "INSERT INTO year_to_date (exporter, year, subjects, sensitive_subjects, transfers) VALUES ($1, $2, $3, $4, 1) \
+             ON CONFLICT (exporter, year) DO UPDATE SET subjects = subjects + excluded.subjects, \
+             sensitive_subjects = sensitive_subjects + excluded.sensitive_subjects, transfers = transfers + 1",
+        )
+        .bind(exporter.as_str())
+        .bind(i64::from(year))
+        .bind(clamp(subjects))
+        .bind(clamp(sensitive_subjects))
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 

@@ -197,6 +197,7 @@ async fn main() {
             dataset_id: big.dataset_id.clone(),
             sha256: big.sha256.clone(),
             purpose: "benchmark".into(),
+            recipient_kind: None,
         })
         .await
         .unwrap();
@@ -208,6 +209,7 @@ async fn main() {
             request_id: "bench-big-ok".into(),
             approve: true,
             reason: None,
+            grounds: None,
         },
     )
     .await
@@ -292,6 +294,7 @@ async fn main() {
                 dataset_id: d.dataset_id.clone(),
                 sha256: d.sha256.clone(),
                 purpose: "benchmark".into(),
+                recipient_kind: None,
             })
             .await
             .unwrap();
@@ -301,6 +304,7 @@ async fn main() {
                 request_id: format!("small-ok-{i}"),
                 approve: true,
                 reason: None,
+                grounds: None,
             },
         )
         .await

@@ -160,6 +160,8 @@ async fn three_states_publish_search_request_approve_deliver_decrypt_receipt() {
         [
             "transfer.received",
             "transfer.reviewed",
+            // By the rule packs at request time, then by the provider's approval.
+            "transfer.decided",
             "transfer.decided",
             "transfer.sealed",
             "transfer.receipted"
@@ -198,6 +200,7 @@ async fn three_states_publish_search_request_approve_deliver_decrypt_receipt() {
                 request_id: "deny-1".into(),
                 approve: false,
                 reason: Some("no agreement in force".into()),
+                grounds: None,
             },
         )
         .await

@@ -97,6 +97,7 @@ pub async fn request(
             dataset_id: d.dataset_id.clone(),
             sha256: d.sha256.clone(),
             purpose: "customs risk analysis".into(),
+            recipient_kind: None,
         })
         .await
         .unwrap()
@@ -107,5 +108,6 @@ pub fn approve(request_id: &str) -> DecisionRequest {
         request_id: request_id.into(),
         approve: true,
         reason: None,
+        grounds: None,
     }
 }

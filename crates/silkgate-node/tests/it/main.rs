@@ -2,6 +2,7 @@
 //! mutual TLS on loopback.
 
 mod bad_input;
+mod compliance;
 mod e2e;
 mod harness;
 mod log;

@@ -113,6 +113,7 @@ async fn forged_or_misattributed_signatures_are_refused() {
         purpose: "x".into(),
         consumer_hpke_key: "11".repeat(32),
         requested_at: 1,
+        recipient_kind: None,
     };
     let client = client_as(&trust, &cn.tls_cert_pem, &cn.tls_key_pem);
 

@@ -211,13 +211,15 @@ async fn run_async(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 dataset_id: view.dataset_id.clone(),
                 sha256: view.sha256.clone(),
                 purpose: "demo: customs and trade statistics exchange".into(),
+                recipient_kind: None,
             };
             let t = cc.request_transfer(&req).await?;
+            let decided = decision_line(&t);
             // Asking again with the same request id returns the first answer.
             let again = cc.request_transfer(&req).await?;
             anyhow::ensure!(again.id == t.id, "a repeated request created a second transfer");
             pb.set_message(format!("{label}: reviewed on the provider's node, awaiting approval"));
-            pc.decide(&t.id, &DecisionRequest { request_id: format!("demo-approve-{}", t.id), approve: true, reason: None }).await?;
+            pc.decide(&t.id, &DecisionRequest { request_id: format!("demo-approve-{}", t.id), approve: true, reason: None, grounds: None }).await?;
             pb.set_message(format!("{label}: approved; encrypting and delivering"));
             cc.wait_final(&t.id, Duration::from_secs(30)).await?;
             let mut out = Vec::new();
@@ -230,7 +232,7 @@ async fn run_async(args: DemoArgs) -> anyhow::Result<ExitCode> {
             // also appears when the output is not a terminal (bars are hidden then).
             mp.suspend(|| {
                 println!(
-                    "  {label}: delivered {} bytes, signature and SHA-256 verified, receipt held by provider ({} ms)",
+                    "  {label}: {decided}\n  {label}: delivered {} bytes, signature and SHA-256 verified, receipt held by provider ({} ms)",
                     got.size,
                     t0.elapsed().as_millis()
                 )
@@ -256,6 +258,7 @@ async fn run_async(args: DemoArgs) -> anyhow::Result<ExitCode> {
             dataset_id: view.dataset_id.clone(),
             sha256: view.sha256.clone(),
             purpose: "demo: a request the provider refuses".into(),
+            recipient_kind: None,
         })
         .await?;
     orgs["KZ"]
@@ -266,6 +269,7 @@ async fn run_async(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 request_id: format!("demo-deny-{}", t.id),
                 approve: false,
                 reason: Some("no data-sharing agreement in force".into()),
+                grounds: None,
             },
         )
         .await?;
@@ -274,9 +278,10 @@ async fn run_async(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .wait_final(&t.id, Duration::from_secs(30))
         .await?;
     println!(
-        "  KZ -> RU  kz-grain-exports: {} ({})",
+        "  KZ -> RU  kz-grain-exports: {}\n  KZ -> RU  kz-grain-exports: {} ({})",
+        decision_line(&t),
         denied.status,
-        denied.reason.unwrap_or_default()
+        denied.reason.clone().unwrap_or_default()
     );
     if denied.status != "denied" {
         failures += 1;
@@ -326,4 +331,56 @@ async fn run_async(args: DemoArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// One line with a transfer's compliance decision: outcome, the rule packs' own outcome,
+/// obligations and every article cited.
+fn decision_line(t: &silkgate_node::api_types::TransferView) -> String {
+    let Some(d) = &t.decision else {
+        return "no decision recorded".into();
+    };
+    let words = |v: &serde_json::Value, key: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|o| o.get("id").or_else(|| o.get("rule")))
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut cites: Vec<String> = Vec::new();
+    for key in ["reasons", "obligations"] {
+        for item in d[key].as_array().into_iter().flatten() {
+            for c in item["citations"].as_array().into_iter().flatten() {
+                let line = format!(
+                    "{} {} {}{}",
+                    c["state"].as_str().unwrap_or("?"),
+                    c["instrument"].as_str().unwrap_or("?"),
+                    c["article"].as_str().unwrap_or("?"),
+                    if c["verified"] == false {
+                        " (UNVERIFIED)"
+                    } else {
+                        ""
+                    }
+                );
+                if !cites.contains(&line) {
+                    cites.push(line);
+                }
+            }
+        }
+    }
+    format!(
+        "decision {} (rule packs: {}); obligations [{}]; reasons [{}]; cites [{}]",
+        d["outcome"].as_str().unwrap_or("?"),
+        d["legal_outcome"].as_str().unwrap_or("?"),
+        words(d, "obligations").join(", "),
+        words(d, "reasons").join(", "),
+        if cites.is_empty() {
+            "none".into()
+        } else {
+            cites.join("; ")
+        }
+    )
 }

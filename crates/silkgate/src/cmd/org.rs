@@ -447,6 +447,7 @@ async fn run_async(command: OrgCommand) -> anyhow::Result<()> {
                     dataset_id,
                     sha256,
                     purpose,
+                    recipient_kind: None,
                 })
                 .await?;
             print(common.format, &t, || transfer_line(&t))
@@ -474,6 +475,7 @@ async fn run_async(command: OrgCommand) -> anyhow::Result<()> {
                         request_id: request_id(rid),
                         approve: true,
                         reason: None,
+                        grounds: None,
                     },
                 )
                 .await?;
@@ -493,6 +495,7 @@ async fn run_async(command: OrgCommand) -> anyhow::Result<()> {
                         request_id: request_id(rid),
                         approve: false,
                         reason: Some(reason),
+                        grounds: None,
                     },
                 )
                 .await?;

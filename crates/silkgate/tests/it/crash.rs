@@ -150,6 +150,7 @@ async fn killing_the_provider_during_delivery_then_restarting_delivers_exactly_o
             dataset_id: d.dataset_id.clone(),
             sha256: d.sha256.clone(),
             purpose: "crash test".into(),
+            recipient_kind: None,
         })
         .await
         .unwrap();
@@ -159,6 +160,7 @@ async fn killing_the_provider_during_delivery_then_restarting_delivers_exactly_o
             request_id: "ok-1".into(),
             approve: true,
             reason: None,
+            grounds: None,
         },
     )
     .await
