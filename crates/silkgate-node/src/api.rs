@@ -859,8 +859,14 @@ pub async fn decide_transfer(
     }
     tx.set_transfer_report(&id, TransferRole::Provider, &new_report)
         .await?;
+    // The provider's answer is its own event: `transfer.decided` is the rule packs' decision.
+    let kind = if to == TransferStatus::Approved {
+        "transfer.approved"
+    } else {
+        "transfer.refused"
+    };
     tx.append_event(&NewEvent::new(
-        "transfer.decided",
+        kind,
         &id,
         json!({
             "outcome": decision.decision.outcome,

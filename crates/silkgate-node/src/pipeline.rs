@@ -267,7 +267,11 @@ pub fn decide(
             decided_at,
         });
     };
-    let mut decision = engine.decide(&facts)?;
+    let mut decision = if facts.from == facts.to {
+        domestic_decision(&facts)
+    } else {
+        engine.decide(&facts)?
+    };
     let legal_outcome = decision.outcome;
     let plan = report
         .scan
@@ -305,6 +309,34 @@ pub fn decide(
         met: Vec::new(),
         decided_at,
     })
+}
+
+/// Rule id of the reason given when provider and consumer are in the same state.
+pub const DOMESTIC: &str = "node.domestic";
+
+/// Both parties in one state: the rule packs govern cross-border transfers only, so none
+/// applies; the node's own obligations still do. Said as a reason so nobody mistakes the
+/// absence of citations for an oversight.
+fn domestic_decision(facts: &Facts) -> PolicyDecision {
+    let state = facts.from;
+    PolicyDecision {
+        outcome: Outcome::Allow,
+        obligations: Vec::new(),
+        reasons: vec![Reason {
+            rule: DOMESTIC.into(),
+            text: Texts {
+                en: format!(
+                    "Both parties are in {state}: a domestic transfer, to which the cross-border rule packs do not apply."
+                ),
+                ru: format!(
+                    "Обе стороны находятся в {state}: передача внутри страны, трансграничные пакеты правил не применяются."
+                ),
+                zh: format!("双方均位于 {state}：境内传输，不适用跨境规则包。"),
+            },
+            citations: Vec::new(),
+        }],
+        rulepacks: BTreeMap::new(),
+    }
 }
 
 /// A plaintext payload ready for the next step: where it is and what it hashes to.
@@ -839,6 +871,9 @@ pub async fn record_receipt(
             "receipt does not name this delivery".into(),
         ));
     }
+    // Read before the write transaction: a pool read while holding the write lock can wait
+    // on a connection held by a writer queued behind us.
+    let facts = recorded_facts(state, transfer).await?;
     let mut tx = state.store().begin().await?;
     if tx
         .set_transfer_status(
@@ -852,7 +887,7 @@ pub async fn record_receipt(
     {
         tx.set_transfer_receipt(&transfer.id, TransferRole::Provider, receipt)
             .await?;
-        if let Some(facts) = recorded_facts(state, transfer).await? {
+        if let Some(facts) = facts {
             tx.add_year_to_date(
                 &transfer.provider,
                 calendar_year(now_unix()),

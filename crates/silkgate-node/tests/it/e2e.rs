@@ -160,9 +160,9 @@ async fn three_states_publish_search_request_approve_deliver_decrypt_receipt() {
         [
             "transfer.received",
             "transfer.reviewed",
-            // By the rule packs at request time, then by the provider's approval.
+            // By the rule packs at request time, then the provider's approval.
             "transfer.decided",
-            "transfer.decided",
+            "transfer.approved",
             "transfer.sealed",
             "transfer.receipted"
         ]
