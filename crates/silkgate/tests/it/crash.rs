@@ -3,33 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use silkgate_model::{Sector, Visibility};
-use silkgate_node::api_types::{
-    DecisionRequest, PublishMetadata, RegisterOrganisationRequest, TransferRequest,
-};
-use silkgate_node::client::{CredentialFile, OrgClient};
+use silkgate_model::Visibility;
+use silkgate_node::api_types::{DecisionRequest, PublishMetadata, TransferRequest};
 
-use crate::procs::{init_federation, operator, start};
-
-async fn register(op: &OrgClient, name: &str) -> (OrgClient, CredentialFile) {
-    let (sk, pk) = silkgate_node::payload_crypto::generate_keypair();
-    let creds = op
-        .register_organisation(&RegisterOrganisationRequest {
-            request_id: format!("reg-{name}"),
-            name: name.into(),
-            registration_number: "1".into(),
-            sector: Sector::Trade.as_str().into(),
-            contact: "dpo@example.org".into(),
-            hpke_public_key: pk,
-        })
-        .await
-        .unwrap();
-    let file = CredentialFile {
-        credentials: creds,
-        hpke_private_key: sk,
-    };
-    (OrgClient::from_credentials(&file).unwrap(), file)
-}
+use crate::procs::{init_federation, operator, provider_id, register, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_provider_during_delivery_then_restarting_delivers_exactly_once() {
@@ -69,7 +46,7 @@ async fn killing_the_provider_during_delivery_then_restarting_delivers_exactly_o
     let t = cn
         .request_transfer(&TransferRequest {
             request_id: "req-1".into(),
-            provider: kz_op_org_id(&kz).await,
+            provider: provider_id(&kz, "Crash").await,
             dataset_id: d.dataset_id.clone(),
             sha256: d.sha256.clone(),
             purpose: "crash test".into(),
@@ -162,11 +139,4 @@ async fn killing_the_provider_during_delivery_then_restarting_delivers_exactly_o
         .unwrap()
         .count();
     assert_eq!(deliveries, 1);
-}
-
-async fn kz_op_org_id(kz: &OrgClient) -> String {
-    // The provider's id as its own node reports it (first of its provider records is not yet
-    // there, so read it from the catalogue entry it published).
-    let page = kz.catalogue(&[("q", "Crash".into())]).await.unwrap();
-    page.items[0].provider.clone()
 }

@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use silkgate_log::{Checkpoint, Entry, Hash, Note, leaf_hash, node_hash};
-use silkgate_model::Sector;
-use silkgate_node::api_types::RegisterOrganisationRequest;
+use silkgate_model::{Sector, Visibility};
+use silkgate_node::api_types::{PublishMetadata, RegisterOrganisationRequest, TransferRequest};
 use silkgate_node::identity;
 
-use crate::procs::{init_federation, operator, silkgate, start};
+use crate::procs::{init_federation, operator, provider_id, register, silkgate, start};
 
 fn registration(i: usize) -> RegisterOrganisationRequest {
     RegisterOrganisationRequest {
@@ -26,6 +26,14 @@ fn registration(i: usize) -> RegisterOrganisationRequest {
     }
 }
 
+/// The log verifier key (`<origin>+<key id>+<base64>`, type 0x01) of the node in `dir`.
+fn log_key(dir: &Path) -> String {
+    let id = identity::load_identity(dir).unwrap();
+    silkgate_node::log_service::log_verifier(&id.config.node_id, &id.signing_key.verifying_key())
+        .unwrap()
+        .to_string()
+}
+
 /// Runs `silkgate log verify --url` against the node in `dir` with its log key as the only
 /// trusted key (quorum 0: a lone node has no witnesses), remembering the last checkpoint in
 /// `state`. Returns whether it succeeded and what it printed.
@@ -33,13 +41,8 @@ fn verify_cli(dir: &Path, state: &Path) -> (bool, String) {
     let id = identity::load_identity(dir).unwrap();
     let ca = dir.join("ca-for-verify.pem");
     std::fs::write(&ca, &id.ca_cert_pem).unwrap();
-    let key = silkgate_node::log_service::log_verifier(
-        &id.config.node_id,
-        &id.signing_key.verifying_key(),
-    )
-    .unwrap();
     let trust = dir.join("log-trust.txt");
-    std::fs::write(&trust, format!("{key}\nquorum 0\n")).unwrap();
+    std::fs::write(&trust, format!("{}\nquorum 0\n", log_key(dir))).unwrap();
     let out = silkgate()
         .args(["log", "verify", "--url", &id.config.public_url])
         .arg("--ca-cert")
@@ -281,5 +284,197 @@ async fn killed_while_appending_loses_no_acknowledged_entry_and_stays_consistent
     assert!(
         text.contains("consistent with the checkpoint of size"),
         "{text}"
+    );
+}
+
+/// The receipt bundle (tlog-proof) for transfer `id` from the node in `dir`, asked for as its
+/// operator until a checkpoint covering the transfer has reached the witness quorum.
+async fn fetch_receipt(dir: &Path, id: &str) -> Vec<u8> {
+    let ident = identity::load_identity(dir).unwrap();
+    let token = std::fs::read_to_string(dir.join(identity::files::OPERATOR_TOKEN)).unwrap();
+    let tls = silkgate_node::tls::org_client_config(&ident.ca_cert_pem, None).unwrap();
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .build()
+        .unwrap();
+    let url = format!(
+        "{}/api/v1/transfers/{id}/log-receipt",
+        ident.config.public_url
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let resp = client
+            .get(&url)
+            .bearer_auth(token.trim())
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let body = resp.bytes().await.unwrap().to_vec();
+        if status == 200 {
+            return body;
+        }
+        assert_eq!(
+            status,
+            409,
+            "only 'not final yet' may delay the receipt: {}",
+            String::from_utf8_lossy(&body)
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no final checkpoint covering the transfer"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Interoperability with a verifier no one here wrote, against running nodes: Go's
+/// `golang.org/x/mod/sumdb/tlog` and `.../note` (`silkgate-log/tests/go/verify_tiles.go`)
+/// fetch a node's checkpoint and tiles over HTTPS, check the signature with the node's log
+/// key, recompute the root, check every entry against its leaf hash and a consistency proof,
+/// and check the receipt bundle the node served for a transfer (its inclusion proof with
+/// `tlog.CheckRecord`). Gated by `SILKGATE_LOG_GO_INTEROP=1` (`.ci/setup/50-log.sh`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_sumdb_verifies_a_running_nodes_checkpoint_tiles_and_receipt() {
+    if std::env::var("SILKGATE_LOG_GO_INTEROP").as_deref() != Ok("1") {
+        eprintln!(
+            "NOT RUN: Go verification of a running node's log (set SILKGATE_LOG_GO_INTEROP=1 \
+             with golang-go and golang-golang-x-mod-dev installed; .ci/setup/50-log.sh does this)"
+        );
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let dirs = init_federation(root.path(), &["KZ", "CN"]);
+    let (kz_dir, cn_dir) = (&dirs[0], &dirs[1]);
+    let _kz_node = start(kz_dir, &[]);
+    let _cn_node = start(cn_dir, &[]);
+    let (kz_op, cn_op) = (operator(kz_dir).await, operator(cn_dir).await);
+    let (kz, _) = register(&kz_op, "provider").await;
+    let (cn, _) = register(&cn_op, "consumer").await;
+    let (schema, payload) = silkgate_node::local::synthetic_trade_csv(20, 3);
+    let d = kz
+        .publish(
+            &PublishMetadata {
+                request_id: "pub-1".into(),
+                dataset_id: "interop-data".into(),
+                title: "Interop data".into(),
+                description: String::new(),
+                sector: "trade".into(),
+                format: "csv".into(),
+                schema,
+                visibility: Visibility::Federation,
+            },
+            payload.into(),
+        )
+        .await
+        .unwrap();
+    let t = cn
+        .request_transfer(&TransferRequest {
+            request_id: "req-1".into(),
+            provider: provider_id(&kz, "Interop").await,
+            dataset_id: d.dataset_id.clone(),
+            sha256: d.sha256.clone(),
+            purpose: "interoperability test".into(),
+        })
+        .await
+        .unwrap();
+
+    // The consumer's node serves a receipt once the provider's node (its one witness, the
+    // default quorum of a majority of one) has cosigned a checkpoint covering the request.
+    let receipt = fetch_receipt(cn_dir, &t.id).await;
+    let parsed = silkgate_log::Receipt::parse(&receipt).unwrap();
+    let receipt_size = checkpoint_of(&parsed.checkpoint).size();
+    let receipt_file = root.path().join("receipt.tlog-proof");
+    std::fs::write(&receipt_file, &receipt).unwrap();
+    // More entries, so the tiles hold a full tile as well as partial ones.
+    for i in 0..300 {
+        cn_op.register_organisation(&registration(i)).await.unwrap();
+    }
+
+    let program =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../silkgate-log/tests/go/verify_tiles.go");
+    let binary = root.path().join("verify_tiles");
+    let build = std::process::Command::new("go")
+        .arg("build")
+        .arg("-o")
+        .arg(&binary)
+        .arg(&program)
+        .env("GO111MODULE", "off")
+        .env("GOPATH", "/usr/share/gocode")
+        .env(
+            "GOCACHE",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("gocache"),
+        )
+        .env_remove("GOFLAGS")
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "go build failed: {}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let ident = identity::load_identity(cn_dir).unwrap();
+    let ca = root.path().join("cn-ca.pem");
+    std::fs::write(&ca, &ident.ca_cert_pem).unwrap();
+    let run_go = |receipt: &Path| {
+        std::process::Command::new(&binary)
+            .arg("-ca")
+            .arg(&ca)
+            .arg("-receipt")
+            .arg(receipt)
+            .arg(format!("{}/log/", ident.config.public_url))
+            .arg(log_key(cn_dir))
+            .arg(receipt_size.to_string())
+            .arg("-")
+            .output()
+            .unwrap()
+    };
+    let run = run_go(&receipt_file);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "Go refused the node's log: {}{stdout}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // Go's roots are the node's: the current checkpoint's and the receipt's.
+    let (entries, published) = stored(cn_dir).await;
+    let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
+    let words: Vec<&str> = stdout.split_whitespace().collect();
+    assert_eq!(words[0], "OK", "{stdout}");
+    let size: u64 = words[1].parse().unwrap();
+    assert!(size > 256, "{stdout}");
+    assert!(published.iter().any(|(s, _)| *s == size));
+    assert_eq!(
+        words[2],
+        mth(&leaves[..size as usize]).to_base64(),
+        "{stdout}"
+    );
+    assert_eq!(
+        words[3],
+        format!(
+            "old={receipt_size}:{}",
+            checkpoint_of(&parsed.checkpoint).root().to_base64()
+        )
+    );
+    assert_eq!(
+        words[4],
+        format!("receipt={}@{receipt_size}", parsed.index),
+        "{stdout}"
+    );
+
+    // Go refuses a receipt whose inclusion proof was altered.
+    let mut bad = parsed.clone();
+    bad.proof[0].0[0] ^= 1;
+    let bad_file = root.path().join("bad.tlog-proof");
+    std::fs::write(&bad_file, bad.to_bytes()).unwrap();
+    let run = run_go(&bad_file);
+    assert!(
+        !run.status.success(),
+        "Go must refuse an altered inclusion proof"
+    );
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("receipt inclusion proof"),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
     );
 }

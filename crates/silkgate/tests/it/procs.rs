@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use silkgate_model::TrustList;
-use silkgate_node::client::OrgClient;
+use silkgate_model::{Sector, TrustList};
+use silkgate_node::api_types::RegisterOrganisationRequest;
+use silkgate_node::client::{CredentialFile, OrgClient};
 use silkgate_node::identity::{self, InitOptions, files};
 
 /// The `silkgate` program built for these tests.
@@ -108,4 +109,34 @@ pub async fn operator(dir: &Path) -> OrgClient {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     client
+}
+
+/// Registers the organisation `name` through its node's operator client; returns the
+/// organisation's own client and its credential file (with its HPKE private key).
+pub async fn register(op: &OrgClient, name: &str) -> (OrgClient, CredentialFile) {
+    let (sk, pk) = silkgate_node::payload_crypto::generate_keypair();
+    let creds = op
+        .register_organisation(&RegisterOrganisationRequest {
+            request_id: format!("reg-{name}"),
+            name: name.into(),
+            registration_number: "1".into(),
+            sector: Sector::Trade.as_str().into(),
+            contact: "dpo@example.org".into(),
+            hpke_public_key: pk,
+        })
+        .await
+        .unwrap();
+    let file = CredentialFile {
+        credentials: creds,
+        hpke_private_key: sk,
+    };
+    (OrgClient::from_credentials(&file).unwrap(), file)
+}
+
+/// The id of the provider organisation `provider` as the catalogue names it, read from the
+/// first catalogue entry matching `query` (an organisation's client does not report its own
+/// id).
+pub async fn provider_id(provider: &OrgClient, query: &str) -> String {
+    let page = provider.catalogue(&[("q", query.into())]).await.unwrap();
+    page.items[0].provider.clone()
 }
