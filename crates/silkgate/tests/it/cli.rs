@@ -1,11 +1,7 @@
 //! `silkgate init` writes a node with private files, refuses to overwrite it; `demo --once`
 //! succeeds from an empty directory and again on the reused one.
 
-use std::process::Command;
-
-fn silkgate() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_silkgate"))
-}
+use crate::procs::{free_port, silkgate};
 
 #[test]
 fn init_writes_keys_0600_and_refuses_to_overwrite() {
@@ -120,11 +116,7 @@ fn org_json(args: &[&str]) -> serde_json::Value {
 fn organisation_commands_publish_request_approve_fetch_on_a_standalone_node() {
     let dir = tempfile::tempdir().unwrap();
     let node = dir.path().join("kg");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let url = format!("https://127.0.0.1:{port}");
     let out = silkgate()
         .args([

@@ -1,122 +1,22 @@
 //! Crash safety: the provider's node process is killed (SIGKILL) while it streams a delivery;
 //! after a restart the transfer completes, exactly once.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use silkgate_model::{Sector, TrustList, Visibility};
-use silkgate_node::api_types::{
-    DecisionRequest, PublishMetadata, RegisterOrganisationRequest, TransferRequest,
-};
-use silkgate_node::client::{CredentialFile, OrgClient};
-use silkgate_node::identity::{self, InitOptions, files};
+use silkgate_model::Visibility;
+use silkgate_node::api_types::{DecisionRequest, PublishMetadata, TransferRequest};
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(dir: &Path, delay_ms: Option<u64>) -> Proc {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_silkgate"));
-    cmd.arg("node")
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if let Some(d) = delay_ms {
-        cmd.arg("--delivery-delay-ms").arg(d.to_string());
-    }
-    Proc(cmd.spawn().unwrap())
-}
-
-async fn operator(dir: &Path) -> OrgClient {
-    let config = identity::load_identity(dir).unwrap();
-    let token = std::fs::read_to_string(dir.join(files::OPERATOR_TOKEN)).unwrap();
-    let client = OrgClient::new(
-        &config.config.public_url,
-        &config.ca_cert_pem,
-        token.trim(),
-        None,
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while client.trust_list().await.is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "node in {} did not come up",
-            dir.display()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    client
-}
-
-async fn register(op: &OrgClient, name: &str) -> (OrgClient, CredentialFile) {
-    let (sk, pk) = silkgate_node::payload_crypto::generate_keypair();
-    let creds = op
-        .register_organisation(&RegisterOrganisationRequest {
-            request_id: format!("reg-{name}"),
-            name: name.into(),
-            registration_number: "1".into(),
-            sector: Sector::Trade.as_str().into(),
-            contact: "dpo@example.org".into(),
-            hpke_public_key: pk,
-        })
-        .await
-        .unwrap();
-    let file = CredentialFile {
-        credentials: creds,
-        hpke_private_key: sk,
-    };
-    (OrgClient::from_credentials(&file).unwrap(), file)
-}
+use crate::procs::{init_federation, operator, provider_id, register, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_provider_during_delivery_then_restarting_delivers_exactly_once() {
     let root = tempfile::tempdir().unwrap();
-    let committee = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
-    let mut entries = Vec::new();
-    for state in ["KZ", "CN"] {
-        let port = free_port();
-        let id = identity::init_node(&InitOptions {
-            state: state.parse().unwrap(),
-            dir: root.path().join(state),
-            listen: format!("127.0.0.1:{port}"),
-            public_url: Some(format!("https://127.0.0.1:{port}")),
-            committee_key: Some(committee.verifying_key()),
-        })
-        .unwrap();
-        entries.push(id.trusted_node());
-    }
-    let list = identity::sign_trust_list(
-        TrustList {
-            version: 1,
-            issued_at: 0,
-            nodes: entries,
-        },
-        &committee,
-    )
-    .unwrap();
-    let (kz_dir, cn_dir) = (root.path().join("KZ"), root.path().join("CN"));
-    identity::write_trust_list(&kz_dir, &list).unwrap();
-    identity::write_trust_list(&cn_dir, &list).unwrap();
+    let dirs = init_federation(root.path(), &["KZ", "CN"]);
+    let (kz_dir, cn_dir) = (dirs[0].clone(), dirs[1].clone());
 
     // The provider's node sends slowly (300 ms per 1 MiB piece) so the kill lands mid-stream.
-    let kz_proc = start(&kz_dir, Some(300));
-    let _cn_proc = start(&cn_dir, None);
+    let kz_proc = start(&kz_dir, &["--delivery-delay-ms", "300"]);
+    let _cn_proc = start(&cn_dir, &[]);
     let (kz_op, cn_op) = (operator(&kz_dir).await, operator(&cn_dir).await);
     let (kz, _) = register(&kz_op, "provider").await;
     let (cn, cn_file) = register(&cn_op, "consumer").await;
@@ -146,7 +46,7 @@ async fn killing_the_provider_during_delivery_then_restarting_delivers_exactly_o
     let t = cn
         .request_transfer(&TransferRequest {
             request_id: "req-1".into(),
-            provider: kz_op_org_id(&kz).await,
+            provider: provider_id(&kz, "Crash").await,
             dataset_id: d.dataset_id.clone(),
             sha256: d.sha256.clone(),
             purpose: "crash test".into(),
@@ -188,10 +88,7 @@ async fn killing_the_provider_during_delivery_then_restarting_delivers_exactly_o
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let mut kz_proc = kz_proc;
-    kz_proc.0.kill().unwrap(); // SIGKILL on Unix
-    kz_proc.0.wait().unwrap();
-    drop(kz_proc);
+    kz_proc.kill();
     // The consumer does not hold a delivery from the broken stream.
     assert_eq!(
         cn.transfer(&t.id).await.unwrap().status,
@@ -199,7 +96,7 @@ async fn killing_the_provider_during_delivery_then_restarting_delivers_exactly_o
     );
 
     // Restart without the slowdown: the worker resumes the approved transfer.
-    let _kz_proc = start(&kz_dir, None);
+    let _kz_proc = start(&kz_dir, &[]);
     operator(&kz_dir).await;
     let done = cn.wait_final(&t.id, Duration::from_secs(30)).await.unwrap();
     assert_eq!(done.status, "delivered");
@@ -244,11 +141,4 @@ async fn killing_the_provider_during_delivery_then_restarting_delivers_exactly_o
         .unwrap()
         .count();
     assert_eq!(deliveries, 1);
-}
-
-async fn kz_op_org_id(kz: &OrgClient) -> String {
-    // The provider's id as its own node reports it (first of its provider records is not yet
-    // there, so read it from the catalogue entry it published).
-    let page = kz.catalogue(&[("q", "Crash".into())]).await.unwrap();
-    page.items[0].provider.clone()
 }
