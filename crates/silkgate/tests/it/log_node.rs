@@ -375,6 +375,7 @@ async fn go_sumdb_verifies_a_running_nodes_checkpoint_tiles_and_receipt() {
             dataset_id: d.dataset_id.clone(),
             sha256: d.sha256.clone(),
             purpose: "interoperability test".into(),
+            recipient_kind: None,
         })
         .await
         .unwrap();
