@@ -9,8 +9,7 @@ use super::digits::valid_date;
 
 fn num(s: &str) -> Option<u32> {
     (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| s.parse().ok())
-        .flatten()
+        .then(|| s.bytes().fold(0, |acc, b| acc * 10 + u32::from(b - b'0')))
 }
 
 fn plausible(y: u32, m: u32, d: u32) -> Option<(u32, u32, u32)> {

@@ -10,25 +10,50 @@ pub fn email(s: &str) -> bool {
         && local.len() <= 64
         && !local.starts_with('.')
         && !local.ends_with('.')
-        && local
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b".!#$%&'*+/=?^_`{|}~-".contains(&c));
+        && local.bytes().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    b'.' | b'!'
+                        | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'/'
+                        | b'='
+                        | b'?'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'{'
+                        | b'|'
+                        | b'}'
+                        | b'~'
+                        | b'-'
+                )
+        });
     if !local_ok || domain.len() > 253 {
         return false;
     }
-    let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2 {
-        return false;
-    }
-    let tld = labels[labels.len() - 1];
-    labels.iter().all(|l| {
-        !l.is_empty()
+    // At least two labels, each 1-63 letters, digits or inner dashes; a TLD of letters.
+    let mut labels = 0;
+    let mut tld = "";
+    for l in domain.split('.') {
+        let ok = !l.is_empty()
             && l.len() <= 63
             && !l.starts_with('-')
             && !l.ends_with('-')
-            && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
-    }) && tld.len() >= 2
-        && tld.bytes().all(|c| c.is_ascii_alphabetic())
+            && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-');
+        if !ok {
+            return false;
+        }
+        labels += 1;
+        tld = l;
+    }
+    labels >= 2 && tld.len() >= 2 && tld.bytes().all(|c| c.is_ascii_alphabetic())
 }
 
 #[cfg(test)]

@@ -49,11 +49,23 @@ pub fn gender(raw: &str) -> bool {
         return false;
     }
     if raw.is_ascii() {
-        let lower = raw.to_ascii_lowercase();
-        return WORDS.contains(&lower.as_str());
+        // The words are lower case, so an ASCII value matches one ignoring ASCII case.
+        return WORDS.iter().any(|w| w.eq_ignore_ascii_case(raw));
     }
-    let lower = raw.to_lowercase();
-    WORDS.contains(&lower.as_str())
+    // Lower-case into a stack buffer (no allocation per value); a value whose lower case
+    // does not fit is longer than every word.
+    let mut buf = [0u8; 48];
+    let mut n = 0;
+    for c in raw.chars().flat_map(char::to_lowercase) {
+        let len = c.len_utf8();
+        if n + len > buf.len() {
+            return false;
+        }
+        c.encode_utf8(&mut buf[n..]);
+        n += len;
+    }
+    let lower = &buf[..n];
+    WORDS.iter().any(|w| w.as_bytes() == lower)
 }
 
 #[cfg(test)]
@@ -66,8 +78,11 @@ mod tests {
         {
             assert!(gender(w), "{w}");
         }
-        for w in ["S", "L", "XL", "yes", "Москва", ""] {
+        for w in ["S", "L", "XL", "yes", "Москва", "", "ЖЕНЩИНЫ", "男人"] {
             assert!(!gender(w), "{w}");
+        }
+        for w in ["FEMALE", "Male", "ЖЕНСКИЙ", "Муж", "ERKAK", "Áıel"] {
+            assert!(gender(w), "{w}");
         }
     }
 }

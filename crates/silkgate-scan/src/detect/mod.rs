@@ -76,6 +76,7 @@ pub fn detect_in(raw: &str, want: EntitySet) -> Detection {
         return out;
     }
     let (mut n_digit, mut n_alpha, mut n_at, mut n_dot, mut n_other) = (0usize, 0usize, 0, 0, 0);
+    let mut n_date_sep = 0usize;
     let mut non_ascii = false;
     for &c in s.as_bytes() {
         match c {
@@ -83,7 +84,8 @@ pub fn detect_in(raw: &str, want: EntitySet) -> Detection {
             b'A'..=b'Z' | b'a'..=b'z' => n_alpha += 1,
             b'@' => n_at += 1,
             b'.' => n_dot += 1,
-            b' ' | b'-' | b'(' | b')' | b'+' | b'/' => {}
+            b'-' | b'/' => n_date_sep += 1,
+            b' ' | b'(' | b')' | b'+' => {}
             0x80.. => non_ascii = true,
             _ => n_other += 1,
         }
@@ -102,7 +104,7 @@ pub fn detect_in(raw: &str, want: EntitySet) -> Detection {
         return out;
     }
     if n_alpha == 0 {
-        detect_numeric(s, n_digit, n_dot, w, &mut out);
+        detect_numeric(s, n_digit, n_dot, n_date_sep, w, &mut out);
     } else {
         detect_alphanumeric(s, n_digit, w, &mut out);
     }
@@ -142,8 +144,15 @@ fn detect_text(s: &str, w: EntitySet, out: &mut Detection) {
     }
 }
 
-fn detect_numeric(s: &str, n_digit: usize, n_dot: usize, w: EntitySet, out: &mut Detection) {
-    if (n_digit == 8 || s.contains(['-', '/', '.'])) && date::date(s).is_some() {
+fn detect_numeric(
+    s: &str,
+    n_digit: usize,
+    n_dot: usize,
+    n_date_sep: usize,
+    w: EntitySet,
+    out: &mut Detection,
+) {
+    if (n_digit == 8 || n_dot + n_date_sep > 0) && date::date(s).is_some() {
         if w.contains(Entity::DateOfBirth) {
             out.weak(Entity::DateOfBirth);
         }
@@ -161,16 +170,22 @@ fn detect_numeric(s: &str, n_digit: usize, n_dot: usize, w: EntitySet, out: &mut
     if n_dot > 0 || !(9..=19).contains(&n_digit) || s.starts_with('+') {
         return;
     }
+    // Bare digits are used as they are; grouped ones are copied without their separators.
+    let bare = n_digit == s.len();
     let mut buf = [0u8; 19];
-    let mut n = 0;
-    for &c in s.as_bytes() {
-        if c.is_ascii_digit() {
-            buf[n] = c;
-            n += 1;
+    let d = if bare {
+        s
+    } else {
+        let mut n = 0;
+        for &c in s.as_bytes() {
+            if c.is_ascii_digit() {
+                buf[n] = c;
+                n += 1;
+            }
         }
-    }
-    let d = std::str::from_utf8(&buf[..n]).expect("ASCII digits are UTF-8");
-    let bare = n == s.len();
+        std::str::from_utf8(&buf[..n]).expect("ASCII digits are UTF-8")
+    };
+    let n = d.len();
     match n {
         9 => {
             if w.contains(Entity::ByUnp) && by::unp(d) {

@@ -9,8 +9,9 @@
 //! match, counted only when the column header says it holds names. The lists are short
 //! frequency lists of common names; they are vocabulary, not facts about any person.
 
-use std::collections::HashSet;
 use std::sync::LazyLock;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// How confidently a value was recognised as a name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -475,8 +476,9 @@ const NAME_WORDS: &[&str] = &[
 ];
 
 /// The list words capitalised as names are written ("иван" → "Иван"), so a capitalised
-/// token is looked up as it is, without lower-casing it.
-static WORDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+/// token is looked up as it is, without lower-casing it. (A fast non-cryptographic hash: the
+/// keys are a fixed vocabulary, not attacker-chosen table sizes.)
+static WORDS: LazyLock<FxHashSet<String>> = LazyLock::new(|| {
     NAME_WORDS
         .iter()
         .map(|w| {
@@ -490,6 +492,18 @@ static WORDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
         .collect()
 });
 
+/// `char::is_uppercase` with the letters names are mostly written in (ASCII and the basic
+/// Cyrillic block, U+0400-U+045F, whose first half is upper case) answered without the
+/// Unicode table lookup; every other character goes to the table.
+fn upper(c: char) -> bool {
+    match c {
+        '\0'..='\x7F' => c.is_ascii_uppercase(),
+        '\u{0400}'..='\u{042F}' => true,
+        '\u{0430}'..='\u{045F}' => false,
+        _ => c.is_uppercase(),
+    }
+}
+
 /// Whether `word` (as written) is a list word: capitalised forms directly, other casings
 /// ("IVANOV", "ivanov") after normalising to the capitalised form.
 fn listed(word: &str) -> bool {
@@ -501,7 +515,7 @@ fn listed(word: &str) -> bool {
         return false;
     };
     let rest = cs.as_str();
-    if rest.chars().all(|c| !c.is_uppercase()) && first.is_uppercase() {
+    if upper(first) && rest.chars().all(|c| !upper(c)) {
         return false;
     }
     let normal: String = first
@@ -515,16 +529,28 @@ fn is_han(c: char) -> bool {
     matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
 }
 
+/// The single-character surnames, for a lookup per value instead of a scan of the list.
+static CN_SURNAME_SET: LazyLock<FxHashSet<char>> = LazyLock::new(|| CN_SURNAMES.chars().collect());
+
 fn chinese(s: &str) -> Option<NameMatch> {
-    let chars: Vec<char> = s
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '·' | '•'))
-        .collect();
-    if !(2..=4).contains(&chars.len()) || !chars.iter().all(|c| is_han(*c)) {
+    // Two to four Han characters, ignoring spaces and the middle dots of transcribed names.
+    let mut chars = ['\0'; 4];
+    let mut n = 0;
+    for c in s.chars().filter(|c| !matches!(c, ' ' | '·' | '•')) {
+        if n == chars.len() || !is_han(c) {
+            return None;
+        }
+        chars[n] = c;
+        n += 1;
+    }
+    if n < 2 {
         return None;
     }
-    let two: String = chars[..2].iter().collect();
-    if CN_COMPOUND.contains(&two.as_str()) || CN_SURNAMES.contains(chars[0]) {
+    let compound = CN_COMPOUND.iter().any(|w| {
+        let mut wc = w.chars();
+        wc.next() == Some(chars[0]) && wc.next() == Some(chars[1]) && wc.next().is_none()
+    });
+    if compound || CN_SURNAME_SET.contains(&chars[0]) {
         Some(NameMatch::Strong)
     } else {
         Some(NameMatch::Weak)
@@ -558,7 +584,7 @@ fn word_ok(token: &str, script: Script) -> bool {
     let Some(first) = chars.next() else {
         return false;
     };
-    if script_of(first) != Some(script) || (cased && !first.is_uppercase()) {
+    if script_of(first) != Some(script) || (cased && !upper(first)) {
         return false;
     }
     token.chars().all(|c| {
@@ -570,15 +596,41 @@ fn word_ok(token: &str, script: Script) -> bool {
     })
 }
 
+/// The suffix lists indexed by their last character, so a word is compared only with the
+/// few suffixes that end as it does.
+struct SuffixTable(FxHashMap<char, Vec<&'static str>>);
+
+impl SuffixTable {
+    fn new(list: &'static [&'static str]) -> Self {
+        let mut map: FxHashMap<char, Vec<&'static str>> = FxHashMap::default();
+        for suf in list {
+            if let Some(last) = suf.chars().next_back() {
+                map.entry(last).or_default().push(suf);
+            }
+        }
+        SuffixTable(map)
+    }
+}
+
+static CYRILLIC_TABLE: LazyLock<SuffixTable> =
+    LazyLock::new(|| SuffixTable::new(CYRILLIC_SUFFIXES));
+static LATIN_TABLE: LazyLock<SuffixTable> = LazyLock::new(|| SuffixTable::new(LATIN_SUFFIXES));
+static ARABIC_TABLE: LazyLock<SuffixTable> = LazyLock::new(|| SuffixTable::new(ARABIC_SUFFIXES));
+
 fn has_suffix(lower: &str, script: Script) -> bool {
-    let list = match script {
-        Script::Cyrillic => CYRILLIC_SUFFIXES,
-        Script::Latin => LATIN_SUFFIXES,
-        Script::Arabic => ARABIC_SUFFIXES,
+    let table = match script {
+        Script::Cyrillic => &*CYRILLIC_TABLE,
+        Script::Latin => &*LATIN_TABLE,
+        Script::Arabic => &*ARABIC_TABLE,
         Script::Devanagari => return false,
     };
-    list.iter()
-        .any(|suf| lower.len() > suf.len() + 2 && lower.ends_with(suf))
+    let Some(last) = lower.chars().next_back() else {
+        return false;
+    };
+    table.0.get(&last).is_some_and(|list| {
+        list.iter()
+            .any(|suf| lower.len() > suf.len() + 2 && lower.ends_with(suf))
+    })
 }
 
 /// Recognises a personal name.
@@ -596,7 +648,8 @@ pub fn name(raw: &str) -> Option<NameMatch> {
     let mut suffix = false;
     for token in raw.split_whitespace() {
         tokens += 1;
-        if tokens > 1 && PARTICLES.contains(&token) {
+        // Particles are lower case: a capitalised token is never one.
+        if tokens > 1 && !token.chars().next().is_some_and(upper) && PARTICLES.contains(&token) {
             suffix = true;
             continue;
         }
@@ -611,8 +664,7 @@ pub fn name(raw: &str) -> Option<NameMatch> {
         if listed(word) {
             evidence = true;
         } else if has_suffix(word, script)
-            || (word.chars().skip(1).any(char::is_uppercase)
-                && has_suffix(&word.to_lowercase(), script))
+            || (word.chars().skip(1).any(upper) && has_suffix(&word.to_lowercase(), script))
         {
             // Suffixes are lower case, like the end of a capitalised word; an all-capitals
             // word is lower-cased first.
