@@ -18,7 +18,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(report) = scan(data, &opts) {
         assert_eq!(report.bytes, data.len() as u64);
         for c in &report.columns {
-            assert!(c.matched <= c.checked && c.checked <= c.non_empty.max(c.checked));
+            assert!(c.matched <= c.non_empty && c.checked <= c.non_empty.max(c.checked));
+            assert!(c.estimated || c.entity.is_none() || c.matched <= c.checked);
         }
     }
 });

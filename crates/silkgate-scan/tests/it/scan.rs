@@ -301,15 +301,14 @@ fn detect_in_agrees_with_detect_for_every_wanted_entity() {
     }
 }
 
-#[test]
-fn long_columns_are_pinned_with_exact_counts_and_late_changes_still_count() {
+/// 5000 IINs, 300 of them replaced by junk after the warm-up, and a notes column that holds
+/// text for 1500 rows and then e-mail addresses.
+fn long_columns() -> String {
     use silkgate_scan::corpus::Corpus;
     let mut c = Corpus::new(11);
     let mut csv = String::from("iin,notes\n");
-    // 5000 IINs, 300 of them replaced by junk after the warm-up; the notes column holds
-    // text for 3000 rows and then e-mail addresses.
     for i in 0..5000u64 {
-        let iin = if i >= 2000 && i % 10 == 0 && i < 5000 {
+        let iin = if i >= 2000 && i % 10 == 0 {
             "n/a".to_owned()
         } else {
             c.entity_value(Entity::KzIin)
@@ -321,11 +320,21 @@ fn long_columns_are_pinned_with_exact_counts_and_late_changes_still_count() {
         };
         csv.push_str(&format!("{iin},{note}\n"));
     }
-    let r = run(csv.as_bytes());
+    csv
+}
+
+#[test]
+fn long_columns_are_pinned_with_exact_counts_when_every_value_is_checked() {
+    let opts = ScanOptions {
+        check_every: 1,
+        ..ScanOptions::default()
+    };
+    let r = scan(long_columns().as_bytes(), &opts).unwrap();
     let iin = &r.columns[0];
     assert_eq!(iin.entity, Some(Entity::KzIin));
     assert_eq!(iin.checked, 5000, "pinned: every value checked");
     assert_eq!(iin.matched, 5000 - 300);
+    assert!(!iin.estimated);
     let notes = &r.columns[1];
     assert_eq!(
         notes.entity, None,
@@ -337,4 +346,66 @@ fn long_columns_are_pinned_with_exact_counts_and_late_changes_still_count() {
     );
     let distinct = iin.distinct_estimate.unwrap() as f64;
     assert!((distinct - 4700.0).abs() < 4700.0 * 0.05, "{distinct}");
+    assert_eq!(r.subjects_estimate, iin.distinct_estimate.unwrap());
+}
+
+#[test]
+fn long_columns_are_sampled_by_default_and_say_their_counts_are_estimates() {
+    let r = run(long_columns().as_bytes());
+    let iin = &r.columns[0];
+    assert_eq!(iin.entity, Some(Entity::KzIin));
+    assert!(iin.estimated, "counts extrapolated from a sample");
+    // The warm-up (1024 values), then one value in 8 at random, or in 32 for an audit:
+    // about 3976 x (1/32 + 31/32 x 1/8) = 605 more.
+    assert!(
+        (1024 + 520..=1024 + 690).contains(&iin.checked),
+        "{} checked",
+        iin.checked
+    );
+    // 300 junk values among the 3976 after the warm-up: the sample sees some of them (a
+    // sample of every 8th value would have seen none: they are in every 10th row).
+    assert!(
+        iin.matched < 5000 && iin.matched.abs_diff(4700) <= 100,
+        "{} estimated against 4700 true",
+        iin.matched
+    );
+    assert_eq!(iin.non_empty, 5000);
+    // Every value still feeds the sketch: the distinct estimate stays near the true 4700
+    // (the junk adds one distinct value), not near the number checked.
+    let distinct = iin.distinct_estimate.unwrap() as f64;
+    assert!((distinct - 4700.0).abs() < 4700.0 * 0.05, "{distinct}");
+    assert_eq!(r.subjects_estimate, iin.distinct_estimate.unwrap());
+}
+
+#[test]
+fn ages_are_counted_on_every_value_even_when_sampling() {
+    use silkgate_scan::Date;
+    // 3000 birth dates of adults, and one child born in 2020 at row 2500 (after the warm-up,
+    // not a multiple of 8 after it, so a sample would miss it).
+    let mut csv = String::from("birth_date\n");
+    for i in 0..3000u32 {
+        if i == 2500 {
+            csv.push_str("2020-05-17\n");
+        } else {
+            csv.push_str(&format!("{}-0{}-1{}\n", 1950 + i % 40, 1 + i % 9, i % 10));
+        }
+    }
+    let opts = ScanOptions {
+        as_of: Some(Date {
+            year: 2026,
+            month: 11,
+            day: 26,
+        }),
+        ..ScanOptions::default()
+    };
+    let r = scan(csv.as_bytes(), &opts).unwrap();
+    assert_eq!(r.columns[0].entity, Some(Entity::DateOfBirth));
+    assert_eq!(
+        r.columns[0].checked, 3000,
+        "a column giving ages is not sampled"
+    );
+    assert!(!r.columns[0].estimated);
+    let minors = r.minors.unwrap();
+    assert_eq!((minors.under_14, minors.under_18), (1, 1));
+    assert!(r.categories.contains(&DataCategory::Children));
 }

@@ -45,6 +45,11 @@ pub struct ScanArgs {
     /// Count minors by ages at this date (YYYY-MM-DD).
     #[arg(long)]
     pub as_of: Option<String>,
+    /// Check every value of every column (exact counts; about half the speed). Without it,
+    /// a column whose entity is clear after 1024 values has one value in 8 checked and its
+    /// count extrapolated (shown with `~`; `"estimated": true` in JSON).
+    #[arg(long)]
+    pub exact: bool,
 }
 
 /// Arguments of `silkgate deidentify`.
@@ -69,6 +74,7 @@ pub struct DeidentifyArgs {
 fn options(args: &ScanArgs) -> anyhow::Result<ScanOptions> {
     let mut opts = ScanOptions {
         sample: args.sample,
+        check_every: if args.exact { 1 } else { 8 },
         ..ScanOptions::default()
     };
     if let Some(label) = &args.encoding {
@@ -143,11 +149,11 @@ fn print_text(out: &mut impl Write, path: &Path, r: &ScanReport) -> std::io::Res
         match c.entity {
             Some(e) => writeln!(
                 out,
-                "  {:<28} {:<20} {:>10}/{:<10} {:>6.1}%  {}",
+                "  {:<28} {:<20} {:>11}/{:<10} {:>6.1}%  {}",
                 c.name,
                 e.as_str(),
-                c.matched,
-                c.checked,
+                format!("{}{}", if c.estimated { "~" } else { "" }, c.matched),
+                c.non_empty,
                 c.share * 100.0,
                 c.samples.join("  ")
             )?,
