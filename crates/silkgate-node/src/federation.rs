@@ -9,9 +9,6 @@ use std::time::Duration;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use futures::StreamExt as _;
 use serde_json::json;
 use silkgate_model::{
@@ -25,7 +22,7 @@ use crate::api::{ApiJson, Conn};
 use crate::api_types::{CataloguePage, DatasetView};
 use crate::error::ApiError;
 use crate::node::{NodeState, parse_verifying_key};
-use crate::pipeline::{self, MANIFEST_HEADER};
+use crate::pipeline;
 use crate::tls::chain_issued_by;
 use crate::wire::{
     DatasetEntryV1, SearchRequestV1, SearchResponseV1, TransferAcceptedV1, TransferDeniedV1,
@@ -270,28 +267,126 @@ fn bad_delivery(field: &str, reason: impl ToString) -> ApiError {
     }
 }
 
-/// `POST /federation/v1/transfers/{id}/delivery`: the provider's node delivers. The manifest
-/// travels in the `silkgate-manifest` header, the encrypted payload as the body. This node
-/// verifies the signature, the parties and the ciphertext's hash and size, stores the payload
-/// for the consumer and answers with a signed receipt. A repeated delivery of the same
-/// manifest gets the first receipt; nothing is stored twice.
+/// `POST /federation/v1/transfers/{id}/delivery`: the provider's node delivers. The body is
+/// the encrypted payload followed by the signed manifest (see [`pipeline::manifest_trailer`]).
+/// This node stages the ciphertext as it arrives, then verifies the manifest's signature, the
+/// parties and the ciphertext's hash and size, keeps the payload for the consumer and answers
+/// with a signed receipt. A repeated delivery of the same manifest gets the first receipt;
+/// nothing is stored twice, and a refused delivery leaves no blob behind.
 pub async fn receive_delivery(
     State(state): State<NodeState>,
     conn: Conn,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Signed<DeliveryReceipt>>, ApiError> {
-    let raw = headers
-        .get(MANIFEST_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::bad("silkgate-manifest", "header missing"))?;
-    let manifest: Signed<DeliveryManifest> = B64
-        .decode(raw)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| ApiError::bad("silkgate-manifest", "not base64url of a signed manifest"))?;
-    let node = verify_peer_message(&state, conn.0.as_ref(), &manifest)?;
+    let record = state
+        .store()
+        .transfer(&id, TransferRole::Consumer)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("transfer {id}")))?;
+    if record.transfer.status.is_final() && record.receipt.is_none() {
+        return Err(ApiError::Conflict {
+            field: "transfer_id".into(),
+            reason: format!("transfer is {}", record.transfer.status.as_str()),
+        });
+    }
+    let blobs = state.store().blobs();
+    let (staged, trailer) = stage_delivery(blobs, body).await?;
+    match check_delivery(&state, &conn, &id, &record, &trailer, &staged) {
+        Ok(Checked::Repeat(receipt)) => {
+            blobs.delete(&staged.key).await?;
+            Ok(Json(receipt))
+        }
+        Ok(Checked::New(checked)) => {
+            let (node, manifest) = *checked;
+            match accept_delivery(&state, &id, &record, node, manifest, &staged).await {
+                Ok(receipt) => Ok(Json(receipt)),
+                Err(e) => {
+                    blobs.delete(&staged.key).await?;
+                    Err(e)
+                }
+            }
+        }
+        Err(e) => {
+            blobs.delete(&staged.key).await?;
+            Err(e)
+        }
+    }
+}
+
+/// Writes a delivery body to a staging blob as it arrives, holding back the bytes that may be
+/// the manifest trailer, and returns the staged ciphertext with the trailer's manifest bytes.
+async fn stage_delivery(
+    blobs: &silkgate_store::Blobs,
+    body: Body,
+) -> Result<(silkgate_store::StagedBlob, Vec<u8>), ApiError> {
+    const HOLD: usize = pipeline::MAX_MANIFEST_TRAILER + 4;
+    let mut writer = blobs.writer().await?;
+    let mut stream = body.into_data_stream();
+    let mut tail: Vec<u8> = Vec::with_capacity(2 * HOLD);
+    let result: Result<(), ApiError> = async {
+        while let Some(chunk) = stream.next().await {
+            let bytes = chunk.map_err(|e| bad_delivery("payload", format!("stream broke: {e}")))?;
+            if tail.is_empty() && bytes.len() > HOLD {
+                writer.write(&bytes[..bytes.len() - HOLD]).await?;
+                tail.extend_from_slice(&bytes[bytes.len() - HOLD..]);
+            } else {
+                tail.extend_from_slice(&bytes);
+                if tail.len() > 2 * HOLD {
+                    let n = tail.len() - HOLD;
+                    writer.write(&tail[..n]).await?;
+                    tail.drain(..n);
+                }
+            }
+        }
+        Ok(())
+    }
+    .await;
+    let trailer = result.and_then(|()| {
+        let bad = || bad_delivery("manifest", "the body does not end with a manifest trailer");
+        let len_at = tail.len().checked_sub(4).ok_or_else(bad)?;
+        let len = u32::from_be_bytes(tail[len_at..].try_into().expect("4 bytes")) as usize;
+        if len > pipeline::MAX_MANIFEST_TRAILER {
+            return Err(bad());
+        }
+        let start = len_at.checked_sub(len).ok_or_else(bad)?;
+        Ok(start)
+    });
+    let start = match trailer {
+        Ok(start) => start,
+        Err(e) => {
+            writer.abort().await;
+            return Err(e);
+        }
+    };
+    if let Err(e) = writer.write(&tail[..start]).await {
+        writer.abort().await;
+        return Err(e.into());
+    }
+    let manifest = tail[start..tail.len() - 4].to_vec();
+    Ok((writer.finish().await?, manifest))
+}
+
+/// What a verified delivery is.
+enum Checked {
+    /// The same manifest as a delivery already accepted: its receipt.
+    Repeat(Signed<DeliveryReceipt>),
+    /// A first delivery, from this trusted node.
+    New(Box<(silkgate_model::TrustedNode, Signed<DeliveryManifest>)>),
+}
+
+/// Verifies a staged delivery's manifest against the signing peer, the request and the bytes.
+fn check_delivery(
+    state: &NodeState,
+    conn: &Conn,
+    id: &str,
+    record: &silkgate_store::TransferRecord,
+    trailer: &[u8],
+    staged: &silkgate_store::StagedBlob,
+) -> Result<Checked, ApiError> {
+    let manifest: Signed<DeliveryManifest> = serde_json::from_slice(trailer)
+        .map_err(|e| bad_delivery("manifest", format!("not a signed manifest: {e}")))?;
+    let node = verify_peer_message(state, conn.0.as_ref(), &manifest)?;
     let m = &manifest.document;
     if m.transfer_id != id {
         return Err(bad_delivery(
@@ -304,11 +399,6 @@ pub async fn receive_delivery(
             "field 'manifest.provider': not an organisation of the signing node".into(),
         ));
     }
-    let record = state
-        .store()
-        .transfer(&id, TransferRole::Consumer)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("transfer {id}")))?;
     let t = &record.transfer;
     if t.provider != m.provider
         || t.consumer != m.consumer
@@ -327,61 +417,60 @@ pub async fn receive_delivery(
                 reason: "this transfer was already delivered with another manifest".into(),
             });
         }
-        // Drain the repeated body so the sender sees an orderly answer, then repeat the receipt.
-        let mut s = body.into_data_stream();
-        while s.next().await.is_some() {}
-        return Ok(Json(receipt.clone()));
+        return Ok(Checked::Repeat(receipt.clone()));
     }
-    if t.status.is_final() {
-        return Err(ApiError::Conflict {
-            field: "transfer_id".into(),
-            reason: format!("transfer is {}", t.status.as_str()),
-        });
-    }
-
-    let blobs = state.store().blobs();
-    let mut writer = blobs.writer().await?;
-    let mut stream = body.into_data_stream();
-    let mut failure = None;
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(bytes) => {
-                if writer.size() + bytes.len() as u64 > m.ciphertext_size {
-                    failure = Some(bad_delivery(
-                        "payload",
-                        "longer than the manifest's ciphertext_size",
-                    ));
-                    break;
-                }
-                if let Err(e) = writer.write(&bytes).await {
-                    failure = Some(e.into());
-                    break;
-                }
-            }
-            Err(e) => {
-                failure = Some(bad_delivery("payload", format!("stream broke: {e}")));
-                break;
-            }
-        }
-    }
-    if let Some(err) = failure {
-        writer.abort().await;
-        return Err(err);
-    }
-    let staged = writer.finish().await?;
     if staged.size != m.ciphertext_size || staged.sha256 != m.ciphertext_sha256 {
-        blobs.delete(&staged.key).await?;
         return Err(bad_delivery(
             "payload",
             "ciphertext SHA-256 or size does not match the signed manifest (tampered or truncated)",
         ));
     }
+    Ok(Checked::New(Box::new((node.clone(), manifest))))
+}
+
+/// Keeps a verified delivery for the consumer and signs its receipt, in one transaction.
+async fn accept_delivery(
+    state: &NodeState,
+    id: &str,
+    record: &silkgate_store::TransferRecord,
+    node: silkgate_model::TrustedNode,
+    manifest: Signed<DeliveryManifest>,
+    staged: &silkgate_store::StagedBlob,
+) -> Result<Signed<DeliveryReceipt>, ApiError> {
+    let t = &record.transfer;
+    let m = &manifest.document;
+    let blobs = state.store().blobs();
     let key = format!("deliveries/{id}.hpke");
-    blobs.promote(&staged, &key).await?;
+    blobs.promote(staged, &key).await?;
+    let committed = commit_delivery(state, id, t, &node, &manifest, staged, &key).await;
+    if committed.is_err() {
+        blobs.delete(&key).await?;
+    }
+    let receipt = committed?;
+    let pair = format!("{}->{}", m.provider.state(), m.consumer.state());
+    state.metrics().add(
+        "silkgate_transfer_bytes_total",
+        &[("pair", &pair), ("direction", "received")],
+        staged.size,
+    );
+    Ok(receipt)
+}
+
+/// The receipt and the consumer's records of a delivery, in one transaction.
+async fn commit_delivery(
+    state: &NodeState,
+    id: &str,
+    t: &silkgate_model::Transfer,
+    node: &silkgate_model::TrustedNode,
+    manifest: &Signed<DeliveryManifest>,
+    staged: &silkgate_store::StagedBlob,
+    key: &str,
+) -> Result<Signed<DeliveryReceipt>, ApiError> {
+    let m = &manifest.document;
     let receipt = Signed::sign(
         DeliveryReceipt {
-            transfer_id: id.clone(),
-            manifest_sha256: pipeline::manifest_sha256(&manifest).map_err(ApiError::internal)?,
+            transfer_id: id.to_owned(),
+            manifest_sha256: pipeline::manifest_sha256(manifest).map_err(ApiError::internal)?,
             ciphertext_sha256: staged.sha256.clone(),
             consumer_node: state.node_id().to_owned(),
             received_at: now_unix(),
@@ -393,7 +482,7 @@ pub async fn receive_delivery(
     let mut tx = state.store().begin().await?;
     if !tx
         .set_transfer_status(
-            &id,
+            id,
             TransferRole::Consumer,
             t.status,
             TransferStatus::Delivered,
@@ -406,13 +495,13 @@ pub async fn receive_delivery(
             reason: "the transfer changed while the delivery arrived; retry".into(),
         });
     }
-    tx.set_transfer_manifest(&id, TransferRole::Consumer, &manifest, &key)
+    tx.set_transfer_manifest(id, TransferRole::Consumer, manifest, key)
         .await?;
-    tx.set_transfer_receipt(&id, TransferRole::Consumer, &receipt)
+    tx.set_transfer_receipt(id, TransferRole::Consumer, &receipt)
         .await?;
     tx.append_event(&NewEvent::new(
         "transfer.delivery-received",
-        &id,
+        id,
         json!({
             "from_node": node.node_id,
             "manifest_signature": manifest.signature,
@@ -424,13 +513,7 @@ pub async fn receive_delivery(
     ))
     .await?;
     tx.commit().await?;
-    let pair = format!("{}->{}", m.provider.state(), m.consumer.state());
-    state.metrics().add(
-        "silkgate_transfer_bytes_total",
-        &[("pair", &pair), ("direction", "received")],
-        staged.size,
-    );
-    Ok(Json(receipt))
+    Ok(receipt)
 }
 
 /// `POST /federation/v1/transfers/{id}/denied`: the provider's node reports a denial.

@@ -14,8 +14,6 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use bytes::Bytes;
 use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
@@ -40,8 +38,29 @@ use crate::node::NodeState;
 use crate::payload_crypto::{self, CHUNK_SIZE, PayloadSealer};
 use crate::wire::TransferRequestV1;
 
-/// Header carrying the signed manifest (base64url of its JSON) with a delivery.
-pub const MANIFEST_HEADER: &str = "silkgate-manifest";
+/// Largest signed manifest a delivery's trailer may carry.
+pub const MAX_MANIFEST_TRAILER: usize = 64 * 1024;
+
+/// A delivery's body is the ciphertext followed by the signed manifest's JSON and the
+/// manifest's length as 4 big-endian bytes. The manifest comes last because it names the
+/// ciphertext's hash: the provider streams records to the consumer as it seals them and signs
+/// once the last one is out, instead of sealing everything before sending anything.
+///
+/// # Errors
+/// [`PipelineError::Document`] if the manifest does not serialise or is too large.
+pub fn manifest_trailer(manifest: &Signed<DeliveryManifest>) -> Result<Vec<u8>, PipelineError> {
+    let mut out =
+        serde_json::to_vec(manifest).map_err(|e| PipelineError::Document(e.to_string()))?;
+    if out.len() > MAX_MANIFEST_TRAILER {
+        return Err(PipelineError::Document(format!(
+            "manifest of {} bytes exceeds {MAX_MANIFEST_TRAILER}",
+            out.len()
+        )));
+    }
+    let len = u32::try_from(out.len()).expect("bounded above");
+    out.extend_from_slice(&len.to_be_bytes());
+    Ok(out)
+}
 
 /// Step 1's output: a request the provider's node has validated against its catalogue.
 #[derive(Debug, Clone, PartialEq)]
@@ -692,6 +711,19 @@ pub async fn encrypt(
     recipient_key_hex: &str,
     transfer_id: &str,
 ) -> Result<EncryptedPayload, PipelineError> {
+    encrypt_to(blobs, payload, recipient_key_hex, transfer_id, None).await
+}
+
+/// [`encrypt`], also handing each sealed record to an open delivery as it is written, so
+/// sending overlaps sealing. A closed delivery does not stop the sealing: the blob is what a
+/// retry sends.
+async fn encrypt_to(
+    blobs: &Blobs,
+    payload: &PreparedPayload,
+    recipient_key_hex: &str,
+    transfer_id: &str,
+    tee: Option<&OpenDelivery>,
+) -> Result<EncryptedPayload, PipelineError> {
     let (mut sealer, encapped_key) = PayloadSealer::new(recipient_key_hex, transfer_id)?;
     let mut writer = blobs.writer().await?;
     let result: Result<(), PipelineError> = async {
@@ -707,6 +739,9 @@ pub async fn encrypt(
                 out.clear();
                 sealer.seal_record(&buf[start..start + CHUNK_SIZE], false, &mut out);
                 writer.write(&out).await?;
+                if let Some(tee) = tee {
+                    tee.send(&out).await;
+                }
                 start += CHUNK_SIZE;
             }
             buf.drain(..start);
@@ -714,6 +749,9 @@ pub async fn encrypt(
         out.clear();
         sealer.seal_record(&buf, true, &mut out);
         writer.write(&out).await?;
+        if let Some(tee) = tee {
+            tee.send(&out).await;
+        }
         Ok(())
     }
     .await;
@@ -772,18 +810,12 @@ pub fn manifest_sha256(manifest: &Signed<DeliveryManifest>) -> Result<String, Pi
     Ok(hex::encode(Sha256::digest(bytes)))
 }
 
-/// Step 7: deliver. Streams the encrypted blob with the signed manifest to the consumer's
-/// node over mutual TLS and returns the receipt it signed.
-///
-/// # Errors
-/// [`PipelineError::Delivery`] if the peer is unknown, unreachable or refuses.
-pub async fn deliver(
+/// The peer node serving this transfer's consumer.
+fn consumer_peer(
     state: &NodeState,
-    manifest: &Signed<DeliveryManifest>,
-    encrypted_blob: &str,
-) -> Result<Signed<DeliveryReceipt>, PipelineError> {
-    let consumer_state = manifest.document.consumer.state();
-    let peer = state
+    consumer_state: silkgate_model::StateCode,
+) -> Result<silkgate_model::TrustedNode, PipelineError> {
+    state
         .trust_list()
         .document
         .node_for_state(consumer_state)
@@ -791,21 +823,19 @@ pub async fn deliver(
         .ok_or_else(|| PipelineError::Delivery {
             peer: consumer_state.to_string(),
             reason: "no node of this state on the trust list".into(),
-        })?;
-    let header = B64
-        .encode(serde_json::to_vec(manifest).map_err(|e| PipelineError::Document(e.to_string()))?);
-    let stream = state.store().blobs().read(encrypted_blob).await?;
-    let delay = state.0.options.delivery_record_delay;
-    let body = reqwest::Body::wrap_stream(stream.then(move |chunk| async move {
-        if let Some(d) = delay {
-            tokio::time::sleep(d).await;
-        }
-        chunk
-    }));
+        })
+}
+
+/// Posts a delivery body (ciphertext, then the manifest trailer) and reads the receipt.
+async fn post_delivery(
+    state: NodeState,
+    peer: silkgate_model::TrustedNode,
+    transfer_id: String,
+    body: reqwest::Body,
+) -> Result<Signed<DeliveryReceipt>, PipelineError> {
     let url = format!(
-        "{}/federation/v1/transfers/{}/delivery",
+        "{}/federation/v1/transfers/{transfer_id}/delivery",
         peer.url.trim_end_matches('/'),
-        manifest.document.transfer_id
     );
     let fail = |reason: String| PipelineError::Delivery {
         peer: peer.node_id.clone(),
@@ -814,7 +844,6 @@ pub async fn deliver(
     let resp = state
         .peers()
         .post(&url)
-        .header(MANIFEST_HEADER, header)
         .header("content-type", "application/octet-stream")
         .body(body)
         .send()
@@ -831,6 +860,94 @@ pub async fn deliver(
     resp.json::<Signed<DeliveryReceipt>>()
         .await
         .map_err(|e| fail(format!("unreadable receipt: {e}")))
+}
+
+type BodyItem = Result<Bytes, std::io::Error>;
+
+/// A delivery request already streaming to the consumer's node while the payload is sealed.
+pub(crate) struct OpenDelivery {
+    tee: tokio::sync::mpsc::Sender<BodyItem>,
+    answer: tokio::task::JoinHandle<Result<Signed<DeliveryReceipt>, PipelineError>>,
+    delay: Option<Duration>,
+}
+
+impl OpenDelivery {
+    /// Opens the request; its body is fed by [`OpenDelivery::send`].
+    fn start(state: &NodeState, transfer: &Transfer) -> Result<Self, PipelineError> {
+        let peer = consumer_peer(state, transfer.consumer_state())?;
+        let (tee, rx) = tokio::sync::mpsc::channel::<BodyItem>(4);
+        let body = reqwest::Body::wrap_stream(futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        }));
+        let answer = tokio::spawn(post_delivery(
+            state.clone(),
+            peer,
+            transfer.id.clone(),
+            body,
+        ));
+        Ok(Self {
+            tee,
+            answer,
+            delay: state.0.options.delivery_record_delay,
+        })
+    }
+
+    /// Hands one sealed record to the request; a refused or broken request is reported by
+    /// [`OpenDelivery::finish`].
+    async fn send(&self, record: &[u8]) {
+        if let Some(d) = self.delay {
+            tokio::time::sleep(d).await;
+        }
+        let _ = self.tee.send(Ok(Bytes::copy_from_slice(record))).await;
+    }
+
+    /// Sends the manifest trailer, ends the body and waits for the receipt.
+    async fn finish(
+        self,
+        manifest: &Signed<DeliveryManifest>,
+    ) -> Result<Signed<DeliveryReceipt>, PipelineError> {
+        let _ = self
+            .tee
+            .send(Ok(Bytes::from(manifest_trailer(manifest)?)))
+            .await;
+        drop(self.tee);
+        self.answer.await.map_err(|e| PipelineError::Delivery {
+            peer: manifest.document.consumer.state().to_string(),
+            reason: format!("delivery task failed: {e}"),
+        })?
+    }
+}
+
+/// Step 7: deliver an already sealed payload (a retry after the manifest was committed):
+/// streams the stored ciphertext, then the manifest trailer, to the consumer's node, and
+/// returns the receipt it signs.
+///
+/// # Errors
+/// [`PipelineError::Delivery`] when the peer cannot be reached or refuses.
+pub async fn deliver(
+    state: &NodeState,
+    manifest: &Signed<DeliveryManifest>,
+    encrypted_blob: &str,
+) -> Result<Signed<DeliveryReceipt>, PipelineError> {
+    let peer = consumer_peer(state, manifest.document.consumer.state())?;
+    let trailer = Bytes::from(manifest_trailer(manifest)?);
+    let stream = state.store().blobs().read(encrypted_blob).await?;
+    let delay = state.0.options.delivery_record_delay;
+    let stream = stream
+        .then(move |chunk| async move {
+            if let Some(d) = delay {
+                tokio::time::sleep(d).await;
+            }
+            chunk.map_err(std::io::Error::other)
+        })
+        .chain(futures::stream::once(async move { Ok(trailer) }));
+    post_delivery(
+        state.clone(),
+        peer,
+        manifest.document.transfer_id.clone(),
+        reqwest::Body::wrap_stream(stream),
+    )
+    .await
 }
 
 /// Step 8: receipt. Verifies the consumer node's signature over a receipt that names exactly
@@ -1007,9 +1124,12 @@ pub async fn decide_transfer(
 /// Any step's error; the transfer stays `approved` and the worker retries later.
 pub async fn run_delivery(state: &NodeState, record: TransferRecord) -> Result<(), PipelineError> {
     let transfer = &record.transfer;
-    let (manifest, blob) = match (&record.manifest, &record.cipher_blob) {
+    let (manifest, blob, receipt) = match (&record.manifest, &record.cipher_blob) {
         (Some(m), Some(b)) if state.store().blobs().size(b).await?.is_some() => {
-            (m.clone(), b.clone())
+            let started = std::time::Instant::now();
+            let receipt = deliver(state, m, b).await?;
+            tracing::info!(transfer = %transfer.id, ms = started.elapsed().as_millis() as u64, "delivered again");
+            (m.clone(), b.clone(), receipt)
         }
         _ => {
             let decision: TransferDecision = record
@@ -1054,8 +1174,16 @@ pub async fn run_delivery(state: &NodeState, record: TransferRecord) -> Result<(
             )
             .await?;
             let payload = mark(blobs, payload, &transfer.consumer, &transfer.id).await?;
-            let encrypted =
-                encrypt(blobs, &payload, &transfer.consumer_hpke_key, &transfer.id).await?;
+            // Records go out as they are sealed; the manifest follows the last one.
+            let delivery = OpenDelivery::start(state, transfer)?;
+            let encrypted = encrypt_to(
+                blobs,
+                &payload,
+                &transfer.consumer_hpke_key,
+                &transfer.id,
+                Some(&delivery),
+            )
+            .await?;
             let manifest = sign_manifest(state, transfer, &payload, &encrypted)?;
             tracing::info!(transfer = %transfer.id, bytes = encrypted.size, ms = started.elapsed().as_millis() as u64, "sealed");
             if payload.blob_key != source_key {
@@ -1103,12 +1231,11 @@ pub async fn run_delivery(state: &NodeState, record: TransferRecord) -> Result<(
             ))
             .await?;
             tx.commit().await?;
-            (manifest, encrypted.blob_key)
+            let receipt = delivery.finish(&manifest).await?;
+            tracing::info!(transfer = %transfer.id, ms = started.elapsed().as_millis() as u64, "delivered");
+            (manifest, encrypted.blob_key, receipt)
         }
     };
-    let started = std::time::Instant::now();
-    let receipt = deliver(state, &manifest, &blob).await?;
-    tracing::info!(transfer = %transfer.id, ms = started.elapsed().as_millis() as u64, "delivered");
     record_receipt(state, transfer, &manifest, &receipt).await?;
     // The consumer holds its copy; ours is no longer needed.
     state.store().blobs().delete(&blob).await?;

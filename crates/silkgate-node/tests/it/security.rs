@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use silkgate_model::{DeliveryManifest, Signed, Visibility};
 use silkgate_node::identity::{InitOptions, init_node};
-use silkgate_node::pipeline::MANIFEST_HEADER;
+use silkgate_node::pipeline::manifest_trailer;
 use silkgate_node::wire::TransferRequestV1;
 use silkgate_node::{payload_crypto, tls};
 
@@ -339,14 +338,9 @@ async fn tampered_payload_or_manifest_is_rejected_by_the_receiving_node() {
         fed.fed.node("CN").url,
         t.id
     );
-    let send = |m: &Signed<DeliveryManifest>, body: Vec<u8>| {
-        let header =
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(m).unwrap());
-        client
-            .post(&url)
-            .header(MANIFEST_HEADER, header)
-            .body(body)
-            .send()
+    let send = |m: &Signed<DeliveryManifest>, mut body: Vec<u8>| {
+        body.extend(manifest_trailer(m).unwrap());
+        client.post(&url).body(body).send()
     };
 
     // One flipped byte in the payload.
@@ -361,6 +355,16 @@ async fn tampered_payload_or_manifest_is_rejected_by_the_receiving_node() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 422);
+    // A body without its manifest trailer.
+    let resp = client
+        .post(&url)
+        .body(ciphertext.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "manifest", "{body}");
     // A manifest altered after signing (e.g. to match tampered bytes).
     let mut altered = signed.clone();
     altered.document.payload_sha256 = "00".repeat(32);
