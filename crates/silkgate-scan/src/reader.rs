@@ -279,11 +279,14 @@ fn count_outside_quotes(line: &str, d: u8) -> usize {
     n
 }
 
-/// One CSV record: unescaped field bytes laid end to end, and where each field ends.
+/// One CSV record: field bytes and where each field ends. Either unescaped fields laid end
+/// to end (`gap` 0, from `csv-core`), or a line without quotes as it is in the input, fields
+/// separated by one delimiter byte (`gap` 1, the fast path).
 #[derive(Debug)]
 pub struct Record<'r> {
     data: &'r [u8],
     ends: &'r [usize],
+    gap: usize,
 }
 
 impl<'r> Record<'r> {
@@ -297,10 +300,17 @@ impl<'r> Record<'r> {
         self.ends.is_empty()
     }
 
+    fn start(&self, i: usize) -> usize {
+        if i == 0 {
+            0
+        } else {
+            self.ends[i - 1] + self.gap
+        }
+    }
+
     /// The bytes of field `i`.
     pub fn field(&self, i: usize) -> &'r [u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.data[start..self.ends[i]]
+        &self.data[self.start(i)..self.ends[i]]
     }
 
     /// The fields in order.
@@ -308,20 +318,34 @@ impl<'r> Record<'r> {
         (0..self.ends.len()).map(|i| self.field(i))
     }
 
-    /// The fields as text when the whole record is valid UTF-8 (checked once per record:
-    /// delimiters and quotes are ASCII, so no field boundary falls inside a character).
+    /// The fields as text when the whole record is valid UTF-8 and every field is (checked
+    /// once per record). A line read in place keeps its delimiters, which are ASCII, so no
+    /// field boundary can fall inside a character; unescaped fields laid end to end can
+    /// join into a valid character (`\xC3,\xA9`), so their boundaries are checked too.
     pub fn str_fields(&self) -> Option<impl Iterator<Item = &'r str> + '_> {
         let text = simdutf8::basic::from_utf8(self.data).ok()?;
-        Some((0..self.ends.len()).map(move |i| {
-            let start = if i == 0 { 0 } else { self.ends[i - 1] };
-            &text[start..self.ends[i]]
-        }))
+        if self.gap == 0 && !self.ends.iter().all(|&e| text.is_char_boundary(e)) {
+            return None;
+        }
+        Some((0..self.ends.len()).map(move |i| &text[self.start(i)..self.ends[i]]))
     }
 }
 
 /// A streaming CSV reader over `csv-core` with bounded buffers.
+///
+/// Fast path: a line that is whole in the read buffer and holds no quote and no carriage
+/// return (other than the one of a CRLF ending) has no escaping to undo, so it is split at
+/// its delimiters in place (SIMD search via `memchr`) instead of going through the
+/// `csv-core` state machine byte by byte. The result is the same (the tests compare both
+/// paths on generated input); every other line, and a line cut by the buffer's end, goes
+/// to `csv-core`.
 pub struct CsvReader<'a> {
     core: csv_core::Reader,
+    delimiter: u8,
+    /// Whether the fast path may be used (off only to test it against `csv-core`).
+    fast: bool,
+    /// Field ends of a fast-path record.
+    fast_ends: Vec<usize>,
     input: Box<dyn Read + 'a>,
     buf: Box<[u8]>,
     pos: usize,
@@ -338,11 +362,26 @@ impl<'a> CsvReader<'a> {
     /// A reader of `input` (UTF-8) with `delimiter`, skipping records over `max_record`
     /// bytes.
     pub fn new(input: Box<dyn Read + 'a>, delimiter: u8, max_record: usize) -> Self {
+        Self::with_buffer(input, delimiter, max_record, BUF_BYTES, true)
+    }
+
+    /// A reader with a given read-buffer size, with or without the fast path (for tests of
+    /// records cut by the buffer's end, and of the fast path against `csv-core`).
+    pub(crate) fn with_buffer(
+        input: Box<dyn Read + 'a>,
+        delimiter: u8,
+        max_record: usize,
+        buf_bytes: usize,
+        fast: bool,
+    ) -> Self {
         let core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
         CsvReader {
             core,
+            delimiter,
+            fast,
+            fast_ends: Vec::with_capacity(64),
             input,
-            buf: vec![0; BUF_BYTES].into_boxed_slice(),
+            buf: vec![0; buf_bytes.max(1)].into_boxed_slice(),
             pos: 0,
             len: 0,
             eof: false,
@@ -359,6 +398,48 @@ impl<'a> CsvReader<'a> {
     /// [`ScanError::Io`] when reading fails.
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, ScanError> {
         use csv_core::ReadRecordResult as R;
+        // At the start of a record: try whole, quote-free lines first.
+        while self.fast {
+            if self.pos == self.len && !self.eof {
+                self.len = read_full(&mut *self.input, &mut self.buf)?;
+                self.pos = 0;
+                self.eof = self.len == 0;
+            }
+            let avail = &self.buf[self.pos..self.len];
+            let Some(nl) = memchr::memchr(b'\n', avail) else {
+                break;
+            };
+            let line = &avail[..nl];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if memchr::memchr2(b'"', b'\r', line).is_some() {
+                break;
+            }
+            let (start, next) = (self.pos, self.pos + nl + 1);
+            self.pos = next;
+            if line.is_empty() {
+                // csv-core skips empty lines too.
+                continue;
+            }
+            self.fast_ends.clear();
+            self.fast_ends
+                .extend(memchr::memchr_iter(self.delimiter, line));
+            self.fast_ends.push(line.len());
+            // The same limits as the csv-core path: its output buffer (at least 4096 bytes,
+            // grown up to `max_record`) must hold the unescaped bytes with room to spare
+            // (csv-core reports a full buffer as soon as it is full), and at most
+            // `MAX_FIELDS` fields.
+            let unescaped = line.len() - (self.fast_ends.len() - 1);
+            if unescaped >= self.max_record.max(self.out.len()) || self.fast_ends.len() > MAX_FIELDS
+            {
+                self.skipped += 1;
+                continue;
+            }
+            return Ok(Some(Record {
+                data: &self.buf[start..start + line.len()],
+                ends: &self.fast_ends,
+                gap: 1,
+            }));
+        }
         let (mut outlen, mut nends) = (0usize, 0usize);
         let mut oversized = false;
         loop {
@@ -408,6 +489,7 @@ impl<'a> CsvReader<'a> {
                     return Ok(Some(Record {
                         data: &self.out[..outlen],
                         ends: &self.ends[..nends],
+                        gap: 0,
                     }));
                 }
                 R::End => return Ok(None),
@@ -572,6 +654,84 @@ mod tests {
             vec![vec!["a", "b"], vec!["1,5", "say \"hi\""], vec!["3", "4"]]
         );
         assert_eq!(r.skipped, 1);
+    }
+
+    /// Every record of `text` read with and without the fast path, and the skipped count.
+    fn read_all(text: &[u8], buf: usize, fast: bool) -> (Vec<Vec<Vec<u8>>>, u64) {
+        let mut r = CsvReader::with_buffer(Box::new(text), b',', 1024, buf, fast);
+        let mut rows = Vec::new();
+        while let Some(rec) = r.next_record().unwrap() {
+            let fields: Vec<Vec<u8>> = rec.fields().map(<[u8]>::to_vec).collect();
+            if let Some(strs) = rec.str_fields() {
+                let strs: Vec<Vec<u8>> = strs.map(|f| f.as_bytes().to_vec()).collect();
+                assert_eq!(strs, fields);
+            }
+            rows.push(fields);
+        }
+        (rows, r.skipped)
+    }
+
+    #[test]
+    fn fields_split_inside_a_character_are_not_text() {
+        // Two fields that together are the bytes of 'é': valid UTF-8 as a whole record after
+        // unescaping, but neither field is text on its own.
+        for text in [&b"\"\xc3\",\xa9\n"[..], b"\xc3,\xa9\n"] {
+            for fast in [true, false] {
+                let (rows, _) = read_all(text, 64, fast);
+                assert_eq!(rows, vec![vec![vec![0xc3], vec![0xa9]]]);
+            }
+        }
+    }
+
+    #[test]
+    fn fast_path_reads_what_csv_core_reads() {
+        let cases: &[&[u8]] = &[
+            b"a,b\n1,2\n",
+            b"a,b\r\n1,2\r\n\r\n\n3,4",
+            b"\n\n,\n,,\n a , b \n",
+            b"a,\"b,c\",d\n\"x\"\"y\",z\n1,2\n",
+            b"a\rb,c\nd\r\r\ne",
+            b"x,\xff\xfe,y\n\xc3\xa9,\xd0\x96\n",
+            b"only one line without end",
+        ];
+        for text in cases {
+            for buf in [1, 2, 3, 5, 8, 64, 65536] {
+                assert_eq!(
+                    read_all(text, buf, true),
+                    read_all(text, buf, false),
+                    "{:?} buffer {buf}",
+                    String::from_utf8_lossy(text)
+                );
+            }
+        }
+        // Oversized records and records with too many fields are skipped alike.
+        let mut texts = Vec::new();
+        for fields in [MAX_FIELDS - 1, MAX_FIELDS, MAX_FIELDS + 1, MAX_FIELDS + 2] {
+            texts.push(format!("{}\nok\n", ",".repeat(fields - 1)));
+        }
+        for len in [4095, 4096, 4097, 5000] {
+            texts.push(format!("{}\nok\n", "y".repeat(len)));
+        }
+        for text in texts {
+            let (fast, slow) = (
+                read_all(text.as_bytes(), 65536, true),
+                read_all(text.as_bytes(), 65536, false),
+            );
+            assert_eq!(fast, slow);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_path_agrees_with_csv_core_on_any_input(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b'b', b',', b'"', b'\n', b'\r', b' ', 0xc3, 0xa9]),
+                0..300,
+            ),
+            buf in 1usize..80,
+        ) {
+            proptest::prop_assert_eq!(read_all(&bytes, buf, true), read_all(&bytes, buf, false));
+        }
     }
 
     #[test]
