@@ -1,5 +1,6 @@
 //! Persistence of a Silkgate node behind one interface: [`Store`] for state (organisations,
-//! catalogue, transfers, events, idempotency records) and [`Blobs`] for payload bytes.
+//! catalogue, transfers, agreements, events, idempotency records) and [`Blobs`] for payload
+//! bytes.
 //!
 //! SQLite is the embedded default: one file `node.db` in the node's data directory, WAL
 //! journal, migrations applied on open. Payload blobs go through `object_store` (local
@@ -42,7 +43,7 @@ use sqlx::sqlite::{
 
 pub use blobs::{BlobWriter, Blobs, StagedBlob};
 pub use log::{LogAlert, LogBatch, LogHead};
-pub use rows::{CatalogueFilter, TransferRecord, TransferRole};
+pub use rows::{AgreementRecord, CatalogueFilter, TransferRecord, TransferRole};
 pub use tx::{IdempotentAnswer, Tx};
 
 use silkgate_model::{DatasetVersion, Event, OrgId, Organisation, TransferStatus};
@@ -104,6 +105,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/sqlite/0003_year_to_date.sql"),
     ),
+    (5, include_str!("../migrations/sqlite/0005_agreements.sql")),
 ];
 
 /// Current time as Unix seconds; the one clock the store uses for `at` columns.
@@ -358,6 +360,50 @@ impl Store {
         rows.into_iter().map(rows::transfer_from_row).collect()
     }
 
+    /// One agreement as this node holds it.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] or [`StoreError::Corrupt`].
+    pub async fn agreement(&self, id: &str) -> Result<Option<AgreementRecord>, StoreError> {
+        let row = sqlx::query_as(rows::AGREEMENT_SELECT_ONE)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(rows::agreement_from_row).transpose()
+    }
+
+    /// Agreements in which `org` is provider or consumer, newest change first.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] or [`StoreError::Corrupt`].
+    pub async fn agreements_of(&self, org: &OrgId) -> Result<Vec<AgreementRecord>, StoreError> {
+        let rows: Vec<rows::AgreementRow> = sqlx::query_as(rows::AGREEMENT_SELECT_BY_ORG)
+            .bind(org.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(rows::agreement_from_row).collect()
+    }
+
+    /// Data subjects delivered under an agreement in a calendar year, and in how many
+    /// transfers; zero when none.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn agreement_usage(
+        &self,
+        agreement_id: &str,
+        year: i32,
+    ) -> Result<(u64, u64), StoreError> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT subjects, transfers FROM agreement_usage WHERE agreement_id = $1 AND year = $2",
+        )
+        .bind(agreement_id)
+        .bind(i64::from(year))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map_or((0, 0), |(a, b)| (a.max(0) as u64, b.max(0) as u64)))
+    }
+
     /// Events with `seq > after`, in order, at most `limit`.
     ///
     /// # Errors
@@ -399,6 +445,7 @@ impl Store {
             ("transfers", "SELECT COUNT(*) FROM transfers"),
             ("events", "SELECT COUNT(*) FROM events"),
             ("idempotency", "SELECT COUNT(*) FROM idempotency"),
+            ("agreements", "SELECT COUNT(*) FROM agreements"),
         ] {
             let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&self.pool).await?;
             out.push((table, n));

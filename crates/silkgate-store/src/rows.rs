@@ -1,8 +1,8 @@
 //! Row shapes, the SQL that reads them, and their conversion to domain types.
 
 use silkgate_model::{
-    DatasetFormat, DatasetVersion, DeliveryManifest, DeliveryReceipt, Event, OrgId, Organisation,
-    Sector, Signed, Transfer, TransferStatus,
+    AgreementState, AgreementStatus, DatasetFormat, DatasetVersion, DeliveryManifest,
+    DeliveryReceipt, Event, OrgId, Organisation, Sector, Signed, Transfer, TransferStatus,
 };
 
 use crate::StoreError;
@@ -220,5 +220,64 @@ pub(crate) fn event_from_row(r: EventRow) -> Result<Event, StoreError> {
         kind: r.2,
         subject: r.3,
         detail: serde_json::from_str(&r.4).map_err(|e| corrupt("events.detail", e))?,
+    })
+}
+
+/// A node's record of an agreement: the signed lifecycle state and what indexes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgreementRecord {
+    /// Agreement id.
+    pub id: String,
+    /// The providing organisation.
+    pub provider: OrgId,
+    /// The receiving organisation.
+    pub consumer: OrgId,
+    /// Status, as the state says.
+    pub status: AgreementStatus,
+    /// Revision of the document.
+    pub revision: u32,
+    /// The signed lifecycle state; re-verify its signatures before relying on it.
+    pub state: AgreementState,
+    /// First stored, Unix seconds.
+    pub created_at: i64,
+    /// Last change, Unix seconds.
+    pub updated_at: i64,
+}
+
+/// The stable word of an agreement status, as stored in `agreements.status`.
+pub(crate) fn agreement_status_word(s: AgreementStatus) -> &'static str {
+    match s {
+        AgreementStatus::Proposed => "proposed",
+        AgreementStatus::Signed => "signed",
+        AgreementStatus::Active => "active",
+        AgreementStatus::Suspended => "suspended",
+        AgreementStatus::Expired => "expired",
+        AgreementStatus::Terminated => "terminated",
+    }
+}
+
+pub(crate) type AgreementRow = (String, String, String, String, i64, String, i64, i64);
+
+pub(crate) const AGREEMENT_SELECT_ONE: &str = "SELECT id, provider, consumer, status, revision, state_json, created_at, updated_at FROM agreements WHERE id = $1";
+pub(crate) const AGREEMENT_SELECT_BY_ORG: &str = "SELECT id, provider, consumer, status, revision, state_json, created_at, updated_at FROM agreements WHERE provider = $1 OR consumer = $1 ORDER BY updated_at DESC, id";
+
+pub(crate) fn agreement_from_row(r: AgreementRow) -> Result<AgreementRecord, StoreError> {
+    let state: AgreementState =
+        serde_json::from_str(&r.5).map_err(|e| corrupt("agreements.state_json", e))?;
+    if agreement_status_word(state.status()) != r.3 {
+        return Err(corrupt(
+            "agreements.status",
+            format!("'{}' but the state says {:?}", r.3, state.status()),
+        ));
+    }
+    Ok(AgreementRecord {
+        id: r.0,
+        provider: r.1.parse().map_err(|e| corrupt("agreements.provider", e))?,
+        consumer: r.2.parse().map_err(|e| corrupt("agreements.consumer", e))?,
+        status: state.status(),
+        revision: u32::try_from(r.4).map_err(|e| corrupt("agreements.revision", e))?,
+        state,
+        created_at: r.6,
+        updated_at: r.7,
     })
 }

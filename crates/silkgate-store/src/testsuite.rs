@@ -24,6 +24,7 @@ where
     catalogue_filters_and_paginates(&fresh().await).await;
     transfer_status_is_compare_and_set(&fresh().await).await;
     blobs_are_staged_promoted_or_left_nowhere(&fresh().await).await;
+    agreements_round_trip_change_compare_and_set_and_count_usage(&fresh().await).await;
 }
 
 /// A sample organisation of `state` with a deterministic id from `n`.
@@ -375,4 +376,137 @@ pub async fn blobs_are_staged_promoted_or_left_nowhere(store: &Store) {
     blobs.delete("datasets/hw").await.unwrap();
     blobs.delete("datasets/hw").await.unwrap();
     assert_eq!(blobs.size("datasets/hw").await.unwrap(), None);
+}
+
+/// A signed proposal from the trade template between a KZ provider and a KG consumer, valid
+/// around today, signed by a fixed test key (signer ids are node ids in a real federation).
+pub fn sample_proposal(id: &str) -> silkgate_model::ProposedAgreement {
+    use silkgate_model::agreement::{Party, TemplateRef};
+    use silkgate_model::{Agreement, Date, Template};
+    let template = Template::from_json(include_bytes!("../../../templates/trade/v1.json"))
+        .expect("the trade template loads");
+    let mut terms = template.terms.clone();
+    let today = Date::from_unix_seconds(crate::now_unix());
+    terms.validity.not_before = Date::new(today.year() - 1, 1, 1).expect("a valid date");
+    terms.validity.not_after = Date::new(today.year() + 1, 12, 31).expect("a valid date");
+    let doc = Agreement {
+        id: id.to_owned(),
+        template: TemplateRef {
+            id: template.id.clone(),
+            version: template.version,
+        },
+        provider: sample_org("KZ", 1).id,
+        provider_signer: "node-kz".into(),
+        consumer: sample_org("KG", 2).id,
+        consumer_signer: "node-kg".into(),
+        terms,
+        proposed_by: Party::Provider,
+        revision: 1,
+        approvals_required: Default::default(),
+    };
+    silkgate_model::ProposedAgreement::propose(
+        doc,
+        &ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
+    )
+    .expect("the sample proposal signs")
+}
+
+/// An agreement is stored whole and read back equal; a second insert of the id is refused;
+/// a change applies only to the state it was made from (compare-and-set) and cannot alter the
+/// parties; a rolled-back change leaves neither it nor its event; usage adds up per year and
+/// belongs to an existing agreement.
+pub async fn agreements_round_trip_change_compare_and_set_and_count_usage(store: &Store) {
+    use silkgate_model::{AgreementState, AgreementStatus};
+    let proposal = sample_proposal("agr-1");
+    let proposed = AgreementState::Proposed {
+        proposal: proposal.signed().clone(),
+    };
+    {
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_agreement(&proposed).await.unwrap();
+        tx.append_event(&NewEvent::new("agreement.proposed", "agr-1", json!({})))
+            .await
+            .unwrap();
+        // Dropped without commit.
+    }
+    assert!(store.agreement("agr-1").await.unwrap().is_none());
+    assert!(store.events_about("agr-1").await.unwrap().is_empty());
+
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_agreement(&proposed).await.unwrap();
+    tx.commit().await.unwrap();
+    let rec = store.agreement("agr-1").await.unwrap().expect("stored");
+    assert_eq!(rec.status, AgreementStatus::Proposed);
+    assert_eq!(rec.revision, 1);
+    assert_eq!(rec.state, proposed);
+    assert_eq!(rec.provider, sample_org("KZ", 1).id);
+    let mut tx = store.begin().await.unwrap();
+    let err = tx.insert_agreement(&proposed).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Duplicate {
+                what: "agreement",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    drop(tx);
+    for org in [sample_org("KZ", 1), sample_org("KG", 2)] {
+        let mine = store.agreements_of(&org.id).await.unwrap();
+        assert_eq!(mine.len(), 1, "{}", org.id);
+    }
+    assert!(
+        store
+            .agreements_of(&sample_org("RU", 3).id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Accept: proposed -> signed, compare-and-set on the state read.
+    let signed = AgreementState::Signed {
+        agreement: proposal
+            .clone()
+            .accept(&ed25519_dalek::SigningKey::from_bytes(&[8; 32]))
+            .unwrap(),
+    };
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.update_agreement(&rec, &signed).await.unwrap());
+    // The same change from the stale record no longer applies.
+    assert!(!tx.update_agreement(&rec, &signed).await.unwrap());
+    let now = tx.agreement("agr-1").await.unwrap().unwrap();
+    assert_eq!(now.status, AgreementStatus::Signed);
+    tx.commit().await.unwrap();
+
+    // Another agreement's state cannot be written over this one.
+    let other = AgreementState::Proposed {
+        proposal: sample_proposal("agr-2").signed().clone(),
+    };
+    let mut tx = store.begin().await.unwrap();
+    let err = tx.update_agreement(&now, &other).await.unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    drop(tx);
+    assert_eq!(
+        store.agreement("agr-1").await.unwrap().unwrap().state,
+        signed
+    );
+
+    // Usage per calendar year.
+    let mut tx = store.begin().await.unwrap();
+    tx.add_agreement_usage("agr-1", 2026, 40).await.unwrap();
+    tx.add_agreement_usage("agr-1", 2026, 2).await.unwrap();
+    tx.add_agreement_usage("agr-1", 2027, 5).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.agreement_usage("agr-1", 2026).await.unwrap(), (42, 2));
+    assert_eq!(store.agreement_usage("agr-1", 2027).await.unwrap(), (5, 1));
+    assert_eq!(store.agreement_usage("agr-1", 2025).await.unwrap(), (0, 0));
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.add_agreement_usage("no-such-agreement", 2026, 1)
+            .await
+            .is_err(),
+        "usage of an unknown agreement must be refused"
+    );
 }

@@ -1,11 +1,12 @@
 //! The write transaction: every state change and its event go through one [`Tx`].
 
 use silkgate_model::{
-    DatasetVersion, DeliveryManifest, DeliveryReceipt, Event, NewEvent, OrgId, Organisation,
-    Signed, Transfer, TransferStatus,
+    AgreementState, DatasetVersion, DeliveryManifest, DeliveryReceipt, Event, NewEvent, OrgId,
+    Organisation, Signed, Transfer, TransferStatus,
 };
 use sqlx::{Sqlite, Transaction};
 
+use crate::rows::{AgreementRecord, AgreementRow, agreement_from_row, agreement_status_word};
 use crate::{StoreError, TransferRole, now_unix};
 
 /// The first answer given to a request with a client-chosen key; a retry gets it back.
@@ -408,6 +409,109 @@ impl Tx {
             .bind(role.as_str())
             .execute(&mut *self.tx)
             .await?;
+        Ok(())
+    }
+}
+
+impl Tx {
+    /// Stores a new agreement (a proposal made here or received from the other party's node).
+    /// Append its event in the same transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::Duplicate`] if the id exists, [`StoreError::Corrupt`] if the state cannot
+    /// be serialised.
+    pub async fn insert_agreement(&mut self, state: &AgreementState) -> Result<(), StoreError> {
+        let doc = state.document();
+        let json = serde_json::to_string(state).map_err(|e| StoreError::Corrupt {
+            what: "agreements.state_json",
+            reason: e.to_string(),
+        })?;
+        let now = now_unix();
+        sqlx::query(
+            "INSERT INTO agreements (id, provider, consumer, status, revision, state_json, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(&doc.id)
+        .bind(doc.provider.as_str())
+        .bind(doc.consumer.as_str())
+        .bind(agreement_status_word(state.status()))
+        .bind(i64::from(doc.revision))
+        .bind(json)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| dup(e, "agreement", &doc.id))?;
+        Ok(())
+    }
+
+    /// Replaces an agreement's state if it is still in `from` (status and revision), returning
+    /// whether it was (compare-and-set, so two changes cannot both apply to the same state).
+    /// The parties and the id cannot change. Append the change's event in the same transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if the new state names other parties, [`StoreError::Database`].
+    pub async fn update_agreement(
+        &mut self,
+        from: &AgreementRecord,
+        to: &AgreementState,
+    ) -> Result<bool, StoreError> {
+        let doc = to.document();
+        if doc.id != from.id || doc.provider != from.provider || doc.consumer != from.consumer {
+            return Err(StoreError::Corrupt {
+                what: "agreements",
+                reason: "a change may not alter the agreement's id or parties".into(),
+            });
+        }
+        let json = serde_json::to_string(to).map_err(|e| StoreError::Corrupt {
+            what: "agreements.state_json",
+            reason: e.to_string(),
+        })?;
+        let done = sqlx::query(
+            "UPDATE agreements SET status = $1, revision = $2, state_json = $3, updated_at = $4 WHERE id = $5 AND status = $6 AND revision = $7",
+        )
+        .bind(agreement_status_word(to.status()))
+        .bind(i64::from(doc.revision))
+        .bind(json)
+        .bind(now_unix())
+        .bind(&from.id)
+        .bind(agreement_status_word(from.status))
+        .bind(i64::from(from.revision))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Reads an agreement inside the transaction, for a change that must see the latest state.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] or [`StoreError::Corrupt`].
+    pub async fn agreement(&mut self, id: &str) -> Result<Option<AgreementRecord>, StoreError> {
+        let row: Option<AgreementRow> = sqlx::query_as(crate::rows::AGREEMENT_SELECT_ONE)
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(agreement_from_row).transpose()
+    }
+
+    /// Adds a delivered transfer's subjects to its agreement's count for a calendar year. Call
+    /// it in the transaction that records the delivery.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] (also when the agreement does not exist).
+    pub async fn add_agreement_usage(
+        &mut self,
+        agreement_id: &str,
+        year: i32,
+        subjects: u64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO agreement_usage (agreement_id, year, subjects, transfers) VALUES ($1, $2, $3, 1) \
+             ON CONFLICT (agreement_id, year) DO UPDATE SET subjects = subjects + excluded.subjects, transfers = transfers + 1",
+        )
+        .bind(agreement_id)
+        .bind(i64::from(year))
+        .bind(i64::try_from(subjects).unwrap_or(i64::MAX))
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 }
