@@ -550,6 +550,26 @@ pub async fn request_transfer(
     ApiJson(req): ApiJson<TransferRequest>,
 ) -> Result<Response, ApiError> {
     let org = org_caller(&state, &headers, &conn).await?;
+    submit_transfer(&state, &org, req, None).await
+}
+
+/// The agreement a transfer request runs under (see [`crate::agreements::request_transfer`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnderAgreement {
+    /// Agreement id.
+    pub agreement_id: String,
+    /// The state the consumer declares it will pass the data on to.
+    pub onward_to: Option<StateCode>,
+}
+
+/// Validates a consumer's request, forwards it signed to the provider's node (naming the
+/// agreement, if any) and records it once that node accepted it.
+pub(crate) async fn submit_transfer(
+    state: &NodeState,
+    org: &Organisation,
+    req: TransferRequest,
+    under: Option<UnderAgreement>,
+) -> Result<Response, ApiError> {
     check_request_id(&req.request_id)?;
     let provider: OrgId = req
         .provider
@@ -575,14 +595,24 @@ pub async fn request_transfer(
     }
     let scope = org.id.to_string();
     let kind = req.recipient_kind.as_deref().unwrap_or("enterprise");
-    let fp = fingerprint(&[
-        &req.provider,
+    let agreement_id = under.as_ref().map(|u| u.agreement_id.clone());
+    let onward_to = under
+        .as_ref()
+        .and_then(|u| u.onward_to)
+        .map(|s| s.to_string());
+    let mut parts = vec![
+        req.provider.as_str(),
         &req.dataset_id,
         &req.sha256,
         &req.purpose,
         kind,
-    ]);
-    if let Some(r) = check_idempotent(&state, &scope, &req.request_id, &fp).await? {
+    ];
+    if let Some(a) = &agreement_id {
+        parts.push(a);
+        parts.push(onward_to.as_deref().unwrap_or("-"));
+    }
+    let fp = fingerprint(&parts);
+    if let Some(r) = check_idempotent(state, &scope, &req.request_id, &fp).await? {
         return Ok(r);
     }
     let transfer = Transfer {
@@ -607,8 +637,10 @@ pub async fn request_transfer(
         consumer_hpke_key: transfer.consumer_hpke_key.clone(),
         requested_at: transfer.requested_at,
         recipient_kind: req.recipient_kind.clone(),
+        agreement_id: agreement_id.clone(),
+        onward_to: onward_to.clone(),
     };
-    let accepted = crate::federation::send_transfer_request(&state, wire).await?;
+    let accepted = crate::federation::send_transfer_request(state, wire).await?;
     let mut tx = state.store().begin().await?;
     if let Some(answer) = tx.idempotent(&scope, &req.request_id, &fp).await? {
         return Ok(replay(answer));
@@ -629,7 +661,7 @@ pub async fn request_transfer(
     tx.append_event(&NewEvent::new(
         "transfer.requested",
         &t.id,
-        json!({ "consumer": t.consumer, "provider": t.provider, "dataset_id": t.dataset_id, "sha256": t.sha256 }),
+        json!({ "consumer": t.consumer, "provider": t.provider, "dataset_id": t.dataset_id, "sha256": t.sha256, "agreement_id": agreement_id, "onward_to": onward_to }),
     ))
     .await?;
     let record = TransferRecord {
@@ -803,17 +835,19 @@ pub async fn decide_transfer(
     {
         // Decide again on the grounds the provider attests, with today's counts.
         let mut facts = facts.clone();
-        facts.grounds = grounds;
+        facts.grounds = pipeline::merge_grounds(facts.grounds, grounds);
         facts.year_to_date = pipeline::year_to_date(&state, &record.transfer.provider)
             .await
             .map_err(ApiError::internal)?;
-        decision = pipeline::decide(
+        let mut again = pipeline::decide(
             state.policy(),
             &review,
             Some(facts),
             &state.0.options.deidentify,
         )
         .map_err(|e| ApiError::bad("grounds", e))?;
+        crate::agreements::carry_over(&decision, &mut again);
+        decision = again;
     }
     let (to, deny_reason) = match provider_decision {
         _ if decision.is_deny() => (TransferStatus::Denied, Some(decision.reason_line())),

@@ -237,6 +237,102 @@ impl OrgClient {
         Self::answer(self.get(&format!("/api/v1/transfers/{id}")).send().await?).await
     }
 
+    /// Proposes an agreement from a template.
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub async fn propose_agreement(
+        &self,
+        req: &crate::agreements::ProposeAgreementRequest,
+    ) -> Result<crate::agreements::AgreementView, ClientError> {
+        Self::answer(self.post("/api/v1/agreements").json(req).send().await?).await
+    }
+
+    /// Counters an agreement with new terms.
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub async fn counter_agreement(
+        &self,
+        id: &str,
+        req: &crate::agreements::CounterAgreementRequest,
+    ) -> Result<crate::agreements::AgreementView, ClientError> {
+        Self::answer(
+            self.post(&format!("/api/v1/agreements/{id}/counter"))
+                .json(req)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// An action on an agreement: `accept`, `approval` (operator), `suspend`, `resume`
+    /// (operator) or `terminate`, with the request id and the reason or basis.
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub async fn agreement_action(
+        &self,
+        id: &str,
+        action: &str,
+        request_id: &str,
+        reason: Option<&str>,
+    ) -> Result<crate::agreements::AgreementView, ClientError> {
+        let req = crate::agreements::AgreementActionRequest {
+            request_id: request_id.to_owned(),
+            reason: reason.map(str::to_owned),
+        };
+        Self::answer(
+            self.post(&format!("/api/v1/agreements/{id}/{action}"))
+                .json(&req)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// One agreement.
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub async fn agreement(
+        &self,
+        id: &str,
+    ) -> Result<crate::agreements::AgreementView, ClientError> {
+        Self::answer(self.get(&format!("/api/v1/agreements/{id}")).send().await?).await
+    }
+
+    /// This node's events about one agreement.
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub async fn agreement_events(&self, id: &str) -> Result<Vec<EventView>, ClientError> {
+        Self::answer(
+            self.get(&format!("/api/v1/agreements/{id}/events"))
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// Requests a dataset version under an agreement.
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub async fn request_under_agreement(
+        &self,
+        id: &str,
+        req: &crate::agreements::AgreementTransferRequest,
+    ) -> Result<TransferView, ClientError> {
+        Self::answer(
+            self.post(&format!("/api/v1/agreements/{id}/transfers"))
+                .json(req)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
     /// Approves or denies.
     ///
     /// # Errors

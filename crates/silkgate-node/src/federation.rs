@@ -185,20 +185,48 @@ pub async fn receive_transfer(
     let report = pipeline::review_content(state.store().blobs(), &received)
         .await
         .map_err(ApiError::internal)?;
-    let decision = pipeline::decide_transfer(
-        &state,
-        &received.transfer,
-        received.dataset.sector,
-        recipient_kind,
-        &report,
-        Grounds::default(),
-    )
-    .await
-    .map_err(ApiError::internal)?;
+    let mut decision = match &req.agreement_id {
+        Some(agreement_id) => {
+            let onward_to = req
+                .onward_to
+                .as_deref()
+                .map(StateCode::new)
+                .transpose()
+                .map_err(|e| ApiError::bad("onward_to", e))?;
+            crate::agreements::decide_under(
+                &state,
+                &received.transfer,
+                received.dataset.sector,
+                recipient_kind,
+                &report,
+                agreement_id,
+                onward_to,
+            )
+            .await?
+        }
+        None => pipeline::decide_transfer(
+            &state,
+            &received.transfer,
+            received.dataset.sector,
+            recipient_kind,
+            &report,
+            Grounds::default(),
+        )
+        .await
+        .map_err(ApiError::internal)?,
+    };
     let mut t = received.transfer.clone();
+    // Under an active agreement whose terms the request keeps, with no obligation of the rule
+    // packs left open, the signed agreement is the provider's approval: no manual step.
+    let approved_by_agreement = decision.agreement.is_some()
+        && !decision.is_deny()
+        && decision.unmet_legal_obligations().is_empty();
     if decision.is_deny() {
         t.status = TransferStatus::Denied;
         t.reason = Some(decision.reason_line());
+    } else if approved_by_agreement {
+        decision.met.push(pipeline::PROVIDER_APPROVAL.into());
+        t.status = TransferStatus::Approved;
     }
     let decision_json = serde_json::to_value(&decision).map_err(ApiError::internal)?;
     let mut tx = state.store().begin().await?;
@@ -216,6 +244,7 @@ pub async fn receive_transfer(
             "consumer": t.consumer, "provider": t.provider, "dataset_id": t.dataset_id,
             "sha256": t.sha256, "from_node": node.node_id, "request_signature": msg.signature,
             "recipient_kind": recipient_kind.as_str(),
+            "agreement_id": req.agreement_id, "onward_to": req.onward_to,
         }),
     ))
     .await?;
@@ -240,10 +269,27 @@ pub async fn receive_transfer(
             "reasons": decision.decision.reasons.iter().map(|r| r.rule.clone()).collect::<Vec<_>>(),
             "rulepacks": decision.decision.rulepacks,
             "decided_by": "rule-packs",
+            "agreement": decision.agreement,
         }),
     ))
     .await?;
+    if approved_by_agreement {
+        tx.append_event(&NewEvent::new(
+            "transfer.approved",
+            &t.id,
+            json!({
+                "outcome": decision.decision.outcome,
+                "met": decision.met,
+                "decided_by": "agreement",
+                "agreement_id": req.agreement_id,
+            }),
+        ))
+        .await?;
+    }
     tx.commit().await?;
+    if approved_by_agreement {
+        state.wake_worker();
+    }
     if decision.is_deny() {
         let pair = format!("{}->{}", t.provider_state(), t.consumer_state());
         state.metrics().add(
@@ -577,7 +623,9 @@ fn peer_fail(peer: &TrustedNode, reason: impl ToString) -> ApiError {
     }
 }
 
-async fn post_signed<T: Document, R: serde::de::DeserializeOwned>(
+/// Signs `doc` with this node's key and posts it to `peer` at `path`, passing on the peer's
+/// client error (with its field) or unreachability.
+pub(crate) async fn post_signed<T: Document, R: serde::de::DeserializeOwned>(
     state: &NodeState,
     peer: &TrustedNode,
     path: &str,

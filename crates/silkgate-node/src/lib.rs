@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod agreements;
 pub mod api;
 pub mod api_types;
 pub mod client;
@@ -118,6 +119,32 @@ pub fn app(state: NodeState) -> Router {
         )
         .route("/api/v1/transfers/{id}/payload", get(api::delivery_payload))
         .route("/api/v1/events", get(api::events))
+        .route(
+            "/api/v1/agreements",
+            post(agreements::propose).get(agreements::list_agreements),
+        )
+        .route("/api/v1/agreements/{id}", get(agreements::get_agreement))
+        .route(
+            "/api/v1/agreements/{id}/events",
+            get(agreements::agreement_events),
+        )
+        .route("/api/v1/agreements/{id}/counter", post(agreements::counter))
+        .route("/api/v1/agreements/{id}/accept", post(agreements::accept))
+        .route(
+            "/api/v1/agreements/{id}/approval",
+            post(agreements::approve),
+        )
+        .route("/api/v1/agreements/{id}/suspend", post(agreements::suspend))
+        .route("/api/v1/agreements/{id}/resume", post(agreements::resume))
+        .route(
+            "/api/v1/agreements/{id}/terminate",
+            post(agreements::terminate),
+        )
+        .route(
+            "/api/v1/agreements/{id}/transfers",
+            post(agreements::request_transfer),
+        )
+        .route("/federation/v1/agreements", post(agreements::receive))
         .route("/federation/v1/catalogue/search", post(federation::search))
         .route(
             "/federation/v1/transfers",

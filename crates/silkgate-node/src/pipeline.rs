@@ -138,6 +138,10 @@ pub struct TransferDecision {
     pub met: Vec<String>,
     /// When decided, Unix seconds.
     pub decided_at: i64,
+    /// The agreement the transfer runs under, the grounds its approvals attest and the term
+    /// the request broke, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<crate::agreements::AgreementUse>,
 }
 
 impl TransferDecision {
@@ -284,6 +288,7 @@ pub fn decide(
             deidentify: None,
             met: Vec::new(),
             decided_at,
+            agreement: None,
         });
     };
     let mut decision = if facts.from == facts.to {
@@ -327,7 +332,24 @@ pub fn decide(
         deidentify: plan.filter(|_| legal_outcome != Outcome::Deny),
         met: Vec::new(),
         decided_at,
+        agreement: None,
     })
+}
+
+/// Grounds attested by either source (an agreement's approvals, the provider's attestation).
+pub fn merge_grounds(a: Grounds, b: Grounds) -> Grounds {
+    Grounds {
+        consent: a.consent || b.consent,
+        standard_contract: a.standard_contract || b.standard_contract,
+        certification: a.certification || b.certification,
+        security_assessment: a.security_assessment || b.security_assessment,
+        regulator_permit: a.regulator_permit || b.regulator_permit,
+        regulator_notified: a.regulator_notified || b.regulator_notified,
+        judicial_approval: a.judicial_approval || b.judicial_approval,
+        impact_assessment: a.impact_assessment || b.impact_assessment,
+        domestic_database: a.domestic_database || b.domestic_database,
+        waiting_period_elapsed: a.waiting_period_elapsed || b.waiting_period_elapsed,
+    }
 }
 
 /// Rule id of the reason given when provider and consumer are in the same state.
@@ -990,7 +1012,9 @@ pub async fn record_receipt(
     }
     // Read before the write transaction: a pool read while holding the write lock can wait
     // on a connection held by a writer queued behind us.
-    let facts = recorded_facts(state, transfer).await?;
+    let decision = recorded_decision(state, transfer).await?;
+    let agreement = decision.as_ref().and_then(|d| d.agreement.clone());
+    let facts = decision.and_then(|d| d.facts);
     let mut tx = state.store().begin().await?;
     if tx
         .set_transfer_status(
@@ -1004,6 +1028,10 @@ pub async fn record_receipt(
     {
         tx.set_transfer_receipt(&transfer.id, TransferRole::Provider, receipt)
             .await?;
+        if let (Some(a), Some(facts)) = (&agreement, &facts) {
+            tx.add_agreement_usage(&a.id, calendar_year(now_unix()), facts.data.subjects)
+                .await?;
+        }
         if let Some(facts) = facts {
             tx.add_year_to_date(
                 &transfer.provider,
@@ -1043,11 +1071,11 @@ pub async fn record_receipt(
     Ok(())
 }
 
-/// The facts recorded with a transfer's decision on this (provider's) node.
-async fn recorded_facts(
+/// The decision recorded with a transfer on this (provider's) node.
+async fn recorded_decision(
     state: &NodeState,
     transfer: &Transfer,
-) -> Result<Option<Facts>, PipelineError> {
+) -> Result<Option<TransferDecision>, PipelineError> {
     let record = state
         .store()
         .transfer(&transfer.id, TransferRole::Provider)
@@ -1055,8 +1083,7 @@ async fn recorded_facts(
     Ok(record
         .and_then(|r| r.report)
         .and_then(|r| r.get("decision").cloned())
-        .and_then(|d| serde_json::from_value::<TransferDecision>(d).ok())
-        .and_then(|d| d.facts))
+        .and_then(|d| serde_json::from_value::<TransferDecision>(d).ok()))
 }
 
 /// The calendar year (UTC) of a Unix time: the year-to-date counters reset on 1 January.

@@ -165,6 +165,14 @@ pub struct TransferRequestV1 {
     /// `foreign-authority`), as its node registered it; absent means `enterprise`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient_kind: Option<String>,
+    /// The agreement the transfer runs under, if any; the provider's node checks the request
+    /// against its terms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement_id: Option<String>,
+    /// The state the consumer declares it will pass the data on to, checked against the
+    /// agreement's onward-transfer term.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onward_to: Option<String>,
 }
 
 impl Document for TransferRequestV1 {
@@ -211,4 +219,21 @@ pub struct FederationErrorV1 {
     pub field: Option<String>,
     /// Reason.
     pub reason: String,
+}
+
+/// A party's node sends the new state of an agreement to the other party's node (proposal,
+/// counter-proposal, acceptance, authority approval, suspension, resumption, termination,
+/// expiry). The state carries its own signatures, checked against the trust list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgreementMessageV1 {
+    /// Agreement id (must match the state's document).
+    pub agreement_id: String,
+    /// The `silkgate_model::AgreementState`, as JSON.
+    pub state: serde_json::Value,
+    /// When sent, Unix seconds.
+    pub sent_at: i64,
+}
+
+impl Document for AgreementMessageV1 {
+    const KIND: &'static str = "federation/agreement/v1";
 }

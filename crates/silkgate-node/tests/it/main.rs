@@ -1,6 +1,7 @@
 //! Node integration tests: several nodes in one process on port 0, talking over real
 //! mutual TLS on loopback.
 
+mod agreements;
 mod bad_input;
 mod compliance;
 mod e2e;

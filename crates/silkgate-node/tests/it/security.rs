@@ -113,6 +113,8 @@ async fn forged_or_misattributed_signatures_are_refused() {
         consumer_hpke_key: "11".repeat(32),
         requested_at: 1,
         recipient_kind: None,
+        agreement_id: None,
+        onward_to: None,
     };
     let client = client_as(&trust, &cn.tls_cert_pem, &cn.tls_key_pem);
 

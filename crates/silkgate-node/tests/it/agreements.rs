@@ -1,0 +1,698 @@
+//! Agreements across nodes: propose, counter, accept, an authority's approval, transfers under
+//! the agreement, a denial for each broken term, suspension and termination taking effect on
+//! both nodes at once, bad signatures refused with nothing stored, and every step in both
+//! nodes' event streams.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use silkgate_model::agreement::{Party, TemplateRef};
+use silkgate_model::{
+    Agreement, AgreementState, Date, ProposedAgreement, Signed, StateCode, Terms, Visibility,
+};
+use silkgate_node::NodeOptions;
+use silkgate_node::agreements::{
+    AgreementTransferRequest, AgreementView, CounterAgreementRequest, ProposeAgreementRequest,
+    templates,
+};
+use silkgate_node::api_types::{ColumnView, DecisionRequest, PublishMetadata, TransferView};
+use silkgate_node::client::ClientError;
+use silkgate_node::local::LocalFederation;
+use silkgate_node::tls;
+use silkgate_node::wire::AgreementMessageV1;
+
+use crate::harness::{Fed, Org, federation, org, publish};
+
+const TRADE_COLUMNS: [&str; 6] = [
+    "declaration_id",
+    "hs_code",
+    "origin",
+    "destination",
+    "value_usd",
+    "weight_kg",
+];
+const PEOPLE_COLUMNS: [&str; 3] = ["ФИО", "Телефон", "Сумма"];
+
+fn day(offset_days: i64) -> String {
+    Date::from_unix_seconds(silkgate_store::now_unix() + offset_days * 86_400).to_string()
+}
+
+/// The trade template's terms with the test's columns, a validity around today and the cap.
+fn terms(cap: u64, not_after_days: i64) -> Value {
+    let t = templates()
+        .get(&("trade".to_owned(), 1))
+        .expect("the trade template is built in");
+    let mut v = serde_json::to_value(&t.terms).unwrap();
+    let mut cols: Vec<&str> = TRADE_COLUMNS.to_vec();
+    cols.extend(PEOPLE_COLUMNS);
+    v["columns"] = json!(cols);
+    v["categories"] = json!(["non-personal", "personal"]);
+    v["max_subjects_per_year"] = json!(cap);
+    v["deidentification"] = json!([{ "column": "Телефон", "method": "drop" }]);
+    v["marking"]["columns"] = json!([
+        { "column": "value_usd", "decimals": 0, "max_change_units": 1 },
+        { "column": "weight_kg", "decimals": 0, "max_change_units": 1 },
+    ]);
+    v["validity"] = json!({ "not_before": day(-1), "not_after": day(not_after_days) });
+    v
+}
+
+fn people_csv(rows: usize) -> Vec<u8> {
+    let first = ["Иван", "Пётр", "Алексей", "Сергей", "Дмитрий", "Андрей"];
+    let last = [
+        "Иванов",
+        "Петров",
+        "Сидоров",
+        "Смирнов",
+        "Кузнецов",
+        "Попов",
+    ];
+    let mut out = String::from("ФИО,Телефон,Сумма\n");
+    for i in 0..rows {
+        out.push_str(&format!(
+            "{} {} Иванович,+7 701 {:03} {:04},{}\n",
+            last[i % last.len()],
+            first[(i / last.len()) % first.len()],
+            100 + i % 900,
+            1000 + i,
+            100 + i
+        ));
+    }
+    out.into_bytes()
+}
+
+async fn publish_csv(
+    org: &Org,
+    id: &str,
+    columns: &[&str],
+    body: Vec<u8>,
+) -> silkgate_node::api_types::DatasetView {
+    let m = PublishMetadata {
+        request_id: format!("pub-{id}"),
+        dataset_id: id.into(),
+        title: id.into(),
+        description: "Synthetic test data".into(),
+        sector: "trade".into(),
+        format: "csv".into(),
+        schema: columns
+            .iter()
+            .map(|n| ColumnView {
+                name: (*n).into(),
+                ty: "string".into(),
+            })
+            .collect(),
+        visibility: Visibility::Federation,
+    };
+    org.client.publish(&m, body.into()).await.unwrap()
+}
+
+async fn under(
+    consumer: &Org,
+    agreement: &str,
+    d: &silkgate_node::api_types::DatasetView,
+    request_id: &str,
+    onward_to: Option<&str>,
+) -> Result<TransferView, ClientError> {
+    consumer
+        .client
+        .request_under_agreement(
+            agreement,
+            &AgreementTransferRequest {
+                request_id: request_id.into(),
+                dataset_id: d.dataset_id.clone(),
+                sha256: d.sha256.clone(),
+                onward_to: onward_to.map(str::to_owned),
+                recipient_kind: None,
+            },
+        )
+        .await
+}
+
+fn api_err(e: ClientError) -> (u16, String, String) {
+    match e {
+        ClientError::Api {
+            status,
+            field,
+            reason,
+        } => (status, field.unwrap_or_default(), reason),
+        other => panic!("expected an API error, got {other}"),
+    }
+}
+
+async fn kinds(org: &Org, id: &str) -> Vec<String> {
+    org.client
+        .agreement_events(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+async fn propose(consumer: &Org, provider: &Org, rid: &str, terms: Value) -> AgreementView {
+    consumer
+        .client
+        .propose_agreement(&ProposeAgreementRequest {
+            request_id: rid.into(),
+            template_id: "trade".into(),
+            template_version: 1,
+            counterparty: provider.id(),
+            role: "consumer".into(),
+            terms: Some(terms),
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agreement_lifecycle_transfers_and_denials_across_three_nodes() {
+    let fed = federation(&["CN", "KZ", "RU"]).await;
+    let cn = org(&fed, "CN", "Exporter").await;
+    let kz = org(&fed, "KZ", "Importer").await;
+
+    // A term of the wrong type is refused naming it; nothing is stored on either node.
+    let mut bad = terms(100_000, 30);
+    bad["max_subjects_per_year"] = json!("many");
+    let err = kz
+        .client
+        .propose_agreement(&ProposeAgreementRequest {
+            request_id: "ag-bad".into(),
+            template_id: "trade".into(),
+            template_version: 1,
+            counterparty: cn.id(),
+            role: "consumer".into(),
+            terms: Some(bad),
+        })
+        .await
+        .unwrap_err();
+    let (status, field, reason) = api_err(err);
+    assert_eq!(
+        (status, field.as_str()),
+        (422, "terms.max_subjects_per_year"),
+        "{reason}"
+    );
+    for n in ["CN", "KZ"] {
+        let counts = fed
+            .fed
+            .node(n)
+            .running
+            .state
+            .store()
+            .row_counts()
+            .await
+            .unwrap();
+        assert!(counts.contains(&("agreements", 0)), "{n}: {counts:?}");
+    }
+
+    // The consumer proposes: the CN pack makes a filed standard contract an obligation at
+    // this volume of personal data, so CN's authority must approve.
+    let a = propose(&kz, &cn, "ag-1", terms(100_000, 30)).await;
+    assert_eq!(a.status, "proposed");
+    assert_eq!(a.revision, 1);
+    assert_eq!(a.approvals_required, vec!["CN".to_owned()]);
+    let id = a.id.clone();
+    assert_eq!(cn.client.agreement(&id).await.unwrap().status, "proposed");
+    // The proposer cannot accept its own revision.
+    let (status, field, _) = api_err(
+        kz.client
+            .agreement_action(&id, "accept", "acc-0", None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((status, field.as_str()), (409, "proposed_by"));
+
+    // The provider counters: onward transfers only to UZ.
+    let mut countered = terms(100_000, 30);
+    countered["onward_transfer"] = json!({ "rule": "allowed-to", "states": ["UZ"] });
+    let c = cn
+        .client
+        .counter_agreement(
+            &id,
+            &CounterAgreementRequest {
+                request_id: "ctr-1".into(),
+                terms: countered,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((c.revision, c.proposed_by.as_str()), (2, "provider"));
+    let on_kz = kz.client.agreement(&id).await.unwrap();
+    assert_eq!(on_kz.revision, 2);
+    assert_eq!(on_kz.document_sha256, c.document_sha256);
+
+    // The consumer accepts: signed by both, waiting for the authority.
+    let s = kz
+        .client
+        .agreement_action(&id, "accept", "acc-1", None)
+        .await
+        .unwrap();
+    assert_eq!(s.status, "signed");
+    assert_eq!(cn.client.agreement(&id).await.unwrap().status, "signed");
+    let (trade, _) = publish(&cn, "trade", "Trade", Visibility::Federation).await;
+    let (status, field, reason) =
+        api_err(under(&kz, &id, &trade, "t-early", None).await.unwrap_err());
+    assert_eq!((status, field.as_str()), (409, "agreement_id"));
+    assert!(
+        reason.contains("term 'status'") && reason.contains("signed"),
+        "{reason}"
+    );
+
+    // KZ's authority is not asked; CN's operator approves and the agreement becomes active.
+    let kz_op = fed.fed.node("KZ").operator().unwrap();
+    let cn_op = fed.fed.node("CN").operator().unwrap();
+    let (status, field, _) = api_err(
+        kz_op
+            .agreement_action(&id, "approval", "ap-kz", Some("standard_contract"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((status, field.as_str()), (409, "approvals_required"));
+    let (status, field, _) = api_err(
+        cn_op
+            .agreement_action(&id, "approval", "ap-bad", Some("a rubber stamp"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((status, field.as_str()), (400, "reason"));
+    let act = cn_op
+        .agreement_action(&id, "approval", "ap-cn", Some("standard_contract"))
+        .await
+        .unwrap();
+    assert_eq!(act.status, "active");
+    assert_eq!(act.approvals[0]["state"], "CN");
+    let on_kz = kz.client.agreement(&id).await.unwrap();
+    assert_eq!(on_kz.status, "active");
+    assert_eq!(
+        on_kz.state, act.state,
+        "both nodes hold the same signed state"
+    );
+
+    // A transfer under the agreement runs with no manual step and records the agreement.
+    let t = under(&kz, &id, &trade, "t-1", None).await.unwrap();
+    let done = kz
+        .client
+        .wait_final(&t.id, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(done.status, "delivered", "{done:?}");
+    let p = cn.client.transfer(&t.id).await.unwrap();
+    let dec = p.decision.clone().unwrap();
+    assert_eq!(dec["agreement"]["id"], id.as_str(), "{dec}");
+    assert_eq!(
+        dec["agreement"]["grounds"],
+        json!(["standard_contract"]),
+        "{dec}"
+    );
+    assert_eq!(dec["facts"]["grounds"]["standard_contract"], true, "{dec}");
+    let events = cn.client.transfer_events(&t.id).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "transfer.approved" && e.detail["decided_by"] == "agreement"),
+        "{events:?}"
+    );
+
+    // A column the terms do not permit.
+    let mut cols: Vec<&str> = TRADE_COLUMNS.to_vec();
+    cols.push("note");
+    let (_, trade_csv) = silkgate_node::local::synthetic_trade_csv(20, 7);
+    let text = String::from_utf8(trade_csv).unwrap();
+    let mut extra = String::new();
+    for (i, line) in text.lines().enumerate() {
+        extra.push_str(line);
+        extra.push_str(if i == 0 { ",note\n" } else { ",n\n" });
+    }
+    let wide = publish_csv(&cn, "trade-wide", &cols, extra.into_bytes()).await;
+    let t = under(&kz, &id, &wide, "t-col", None).await.unwrap();
+    assert_eq!(t.status, "denied", "{t:?}");
+    let reason = t.reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("agreement.columns") && reason.contains("note"),
+        "{reason}"
+    );
+
+    // An onward transfer to a state the terms do not allow.
+    let t = under(&kz, &id, &trade, "t-onward", Some("RU"))
+        .await
+        .unwrap();
+    assert_eq!(t.status, "denied", "{t:?}");
+    let reason = t.reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("agreement.onward_transfer") && reason.contains("RU"),
+        "{reason}"
+    );
+    assert_eq!(cn.client.transfer(&t.id).await.unwrap().status, "denied");
+
+    // CN's regulator suspends: both nodes hold the suspension at once; the next request fails.
+    let sus = cn_op
+        .agreement_action(
+            &id,
+            "suspend",
+            "sus-1",
+            Some("security incident under review"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sus.status, "suspended");
+    assert_eq!(kz.client.agreement(&id).await.unwrap().status, "suspended");
+    let (status, _, reason) = api_err(under(&kz, &id, &trade, "t-sus", None).await.unwrap_err());
+    assert_eq!(status, 409);
+    assert!(
+        reason.contains("term 'status'") && reason.contains("suspended"),
+        "{reason}"
+    );
+    // Only an operator lifts it.
+    let (status, _, _) = api_err(
+        kz.client
+            .agreement_action(&id, "resume", "res-org", Some("done"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status, 403);
+    kz_op
+        .agreement_action(&id, "resume", "res-1", Some("review closed"))
+        .await
+        .unwrap();
+    assert_eq!(cn.client.agreement(&id).await.unwrap().status, "active");
+    // The consumer ends it (a party may).
+    let end = kz
+        .client
+        .agreement_action(&id, "terminate", "end-1", Some("project finished"))
+        .await
+        .unwrap();
+    assert_eq!(end.status, "terminated");
+    assert_eq!(cn.client.agreement(&id).await.unwrap().status, "terminated");
+
+    // Every step in both nodes' event streams, in the same order; the third node knows nothing.
+    let expected = [
+        "agreement.proposed",
+        "agreement.countered",
+        "agreement.signed",
+        "agreement.approved",
+        "agreement.activated",
+        "agreement.suspended",
+        "agreement.resumed",
+        "agreement.terminated",
+    ];
+    assert_eq!(kinds(&cn, &id).await, expected);
+    assert_eq!(kinds(&kz, &id).await, expected);
+    let ru_op = fed.fed.node("RU").operator().unwrap();
+    assert!(ru_op.agreement(&id).await.is_err());
+    let all = cn_op.events(0, 1000).await.unwrap();
+    assert!(all.iter().any(|e| e.subject == id
+        && e.kind == "agreement.approved"
+        && e.detail["approvals"][0]["basis"] == "standard_contract"));
+
+    // Volume: a second agreement capped at 60 subjects a year; no authority needed.
+    let b = propose(&kz, &cn, "ag-2", terms(60, 30)).await;
+    assert!(b.approvals_required.is_empty(), "{b:?}");
+    let b = kz.client.agreement(&b.id).await.unwrap();
+    let acc = cn
+        .client
+        .agreement_action(&b.id, "accept", "acc-b", None)
+        .await;
+    let b = acc.unwrap();
+    assert_eq!(b.status, "active");
+    let people = publish_csv(&cn, "people", &PEOPLE_COLUMNS, people_csv(40)).await;
+    let t1 = under(&kz, &b.id, &people, "p-1", None).await.unwrap();
+    assert_ne!(t1.status, "denied", "{t1:?}");
+    if t1.status == "awaiting-decision" {
+        // The packs' consent and impact-assessment duties stay with the provider to attest.
+        let all = silkgate_policy::Grounds {
+            consent: true,
+            standard_contract: true,
+            certification: true,
+            security_assessment: true,
+            regulator_permit: true,
+            regulator_notified: true,
+            judicial_approval: true,
+            impact_assessment: true,
+            domestic_database: true,
+            waiting_period_elapsed: true,
+        };
+        cn.client
+            .decide(
+                &t1.id,
+                &DecisionRequest {
+                    request_id: "ok-p-1".into(),
+                    approve: true,
+                    reason: None,
+                    grounds: Some(all),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let done = kz
+        .client
+        .wait_final(&t1.id, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(done.status, "delivered", "{done:?}");
+    let t2 = under(&kz, &b.id, &people, "p-2", None).await.unwrap();
+    assert_eq!(t2.status, "denied", "{t2:?}");
+    let reason = t2.reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("agreement.max_subjects_per_year") && reason.contains("cap of 60"),
+        "{reason}"
+    );
+    fed.fed.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_or_untrusted_agreements_are_refused_with_nothing_stored() {
+    let fed = federation(&["CN", "KZ", "RU"]).await;
+    let cn = org(&fed, "CN", "Exporter").await;
+    let kz = org(&fed, "KZ", "Importer").await;
+    let kz_node = fed.fed.node("KZ");
+    let trust = kz_node.running.state.trust_list().document.clone();
+    let url = format!("{}/federation/v1/agreements", kz_node.url);
+    let cn_id = fed.fed.node("CN").running.state.identity();
+    let as_cn = {
+        let config =
+            tls::peer_client_config(&trust, &cn_id.tls_cert_pem, &cn_id.tls_key_pem).unwrap();
+        reqwest::Client::builder()
+            .use_preconfigured_tls(config)
+            .build()
+            .unwrap()
+    };
+    let t = templates().get(&("trade".to_owned(), 1)).unwrap();
+    let terms_v = terms(100, 30);
+    let doc = |id: &str, provider_signer: &str, approvals: &[&str]| Agreement {
+        id: id.into(),
+        template: TemplateRef {
+            id: t.id.clone(),
+            version: t.version,
+        },
+        provider: cn.id().parse().unwrap(),
+        provider_signer: provider_signer.into(),
+        consumer: kz.id().parse().unwrap(),
+        consumer_signer: "node-kz".into(),
+        terms: Terms::from_value(&terms_v).unwrap(),
+        proposed_by: Party::Provider,
+        revision: 1,
+        approvals_required: approvals
+            .iter()
+            .map(|s| s.parse::<StateCode>().unwrap())
+            .collect(),
+    };
+    let send = |state: AgreementState, signer_key: &ed25519_dalek::SigningKey| {
+        let msg = AgreementMessageV1 {
+            agreement_id: state.document().id.clone(),
+            state: serde_json::to_value(&state).unwrap(),
+            sent_at: 1,
+        };
+        let signed = Signed::sign(msg, "node-cn", signer_key).unwrap();
+        let client = as_cn.clone();
+        let url = url.clone();
+        async move {
+            let resp = client.post(&url).json(&signed).send().await.unwrap();
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.unwrap_or_default();
+            (status, body)
+        }
+    };
+
+    // Signed over different bytes: the terms were changed after signing.
+    let mut p = ProposedAgreement::propose(doc("ag-x1", "node-cn", &[]), &cn_id.signing_key)
+        .unwrap()
+        .signed()
+        .clone();
+    p.document.terms.purpose = "something else entirely".into();
+    let (status, body) = send(AgreementState::Proposed { proposal: p }, &cn_id.signing_key).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["field"], "signature", "{body}");
+
+    // Signed by a key id that is not on the trust list.
+    let outsider = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    let p = ProposedAgreement::propose(doc("ag-x2", "node-xx", &[]), &outsider).unwrap();
+    let (status, body) = send(
+        AgreementState::Proposed {
+            proposal: p.signed().clone(),
+        },
+        &cn_id.signing_key,
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["field"], "signer", "{body}");
+
+    // Signed by another node's key under CN's key id.
+    let p = ProposedAgreement::propose(doc("ag-x3", "node-cn", &[]), &outsider).unwrap();
+    let (status, body) = send(
+        AgreementState::Proposed {
+            proposal: p.signed().clone(),
+        },
+        &cn_id.signing_key,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("signature")),
+        "{body}"
+    );
+
+    // A proposal that leaves out the approval the rule packs require (100 personal subjects do
+    // not call for one, so claim one that is not due).
+    let p =
+        ProposedAgreement::propose(doc("ag-x4", "node-cn", &["CN"]), &cn_id.signing_key).unwrap();
+    let (status, body) = send(
+        AgreementState::Proposed {
+            proposal: p.signed().clone(),
+        },
+        &cn_id.signing_key,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("approvals_required")),
+        "{body}"
+    );
+
+    // The message itself signed by a key that is not CN's.
+    let p = ProposedAgreement::propose(doc("ag-x5", "node-cn", &[]), &cn_id.signing_key).unwrap();
+    let (status, _) = send(
+        AgreementState::Proposed {
+            proposal: p.signed().clone(),
+        },
+        &outsider,
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // Nothing was stored, no event was written.
+    let store = kz_node.running.state.store();
+    for id in ["ag-x1", "ag-x2", "ag-x3", "ag-x4", "ag-x5"] {
+        assert!(store.agreement(id).await.unwrap().is_none(), "{id}");
+        assert!(store.events_about(id).await.unwrap().is_empty(), "{id}");
+    }
+
+    // The genuine proposal is accepted and stored with its event.
+    let (status, body) = send(
+        AgreementState::Proposed {
+            proposal: p.signed().clone(),
+        },
+        &cn_id.signing_key,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(kinds(&kz, "ag-x5").await, ["agreement.proposed"]);
+    fed.fed.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agreement_past_its_validity_expires_and_refuses_transfers() {
+    let dir = tempfile::tempdir().unwrap();
+    let states: Vec<StateCode> = ["CN", "KZ"].iter().map(|s| s.parse().unwrap()).collect();
+    let fed = Fed {
+        fed: LocalFederation::start(dir.path(), &states, NodeOptions::default())
+            .await
+            .unwrap(),
+        _dir: dir,
+    };
+    let cn = org(&fed, "CN", "Exporter").await;
+    let kz = org(&fed, "KZ", "Importer").await;
+    let (trade, _) = publish(&cn, "trade", "Trade", Visibility::Federation).await;
+    // Valid until today only.
+    let a = propose(&kz, &cn, "ag-short", terms(100, 0)).await;
+    let a = cn
+        .client
+        .agreement_action(&a.id, "accept", "acc", None)
+        .await
+        .unwrap();
+    assert_eq!(a.status, "active");
+    let root = fed.fed.root.clone();
+    let Fed { fed: running, _dir } = fed;
+    running.shutdown();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Two days later.
+    let options = NodeOptions {
+        today_offset_days: 2,
+        ..NodeOptions::default()
+    };
+    let later = LocalFederation::start(&root, &states, options)
+        .await
+        .unwrap();
+    let kz_client = silkgate_node::client::OrgClient::new(
+        &later.node("KZ").url,
+        &later.node("KZ").ca_cert_pem,
+        &kz.creds.credentials.api_token,
+        None,
+    )
+    .unwrap();
+    let cn_client = silkgate_node::client::OrgClient::new(
+        &later.node("CN").url,
+        &later.node("CN").ca_cert_pem,
+        &cn.creds.credentials.api_token,
+        None,
+    )
+    .unwrap();
+    let t = kz_client
+        .request_under_agreement(
+            &a.id,
+            &AgreementTransferRequest {
+                request_id: "t-late".into(),
+                dataset_id: trade.dataset_id.clone(),
+                sha256: trade.sha256.clone(),
+                onward_to: None,
+                recipient_kind: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.status, "denied", "{t:?}");
+    let reason = t.reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("agreement.status") && reason.contains("expired"),
+        "{reason}"
+    );
+    assert_eq!(cn_client.agreement(&a.id).await.unwrap().status, "expired");
+    // The consumer's node learns of the expiry too.
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = kz_client.agreement(&a.id).await.unwrap().status;
+        if status == "expired" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "expired");
+    let events: Vec<String> = kz_client
+        .agreement_events(&a.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "agreement.proposed",
+            "agreement.signed",
+            "agreement.activated",
+            "agreement.expired"
+        ]
+    );
+    later.shutdown();
+    drop(_dir);
+}
