@@ -48,7 +48,7 @@ use utoipa::ToSchema;
 
 use crate::api::{ApiJson, Conn};
 use crate::api_types::{EventView, MAX_LONG, MAX_SHORT, check_request_id, check_text};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::node::{Caller, NodeState, parse_verifying_key};
 use crate::pipeline::{self, ContentReport, TransferDecision};
 use crate::wire::AgreementMessageV1;
@@ -803,6 +803,8 @@ fn org_only(caller: &Caller) -> Result<&Organisation, ApiError> {
 /// `POST /api/v1/agreements`: propose an agreement from a template. The node signs the
 /// proposal for the caller and sends it to the counterparty's node; only once that node
 /// verified and stored it is it stored here (`agreement.proposed` on both).
+#[utoipa::path(post, path = "/api/v1/agreements", request_body = ProposeAgreementRequest,
+    responses((status = 201, body = AgreementView), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn propose(
     State(state): State<NodeState>,
     conn: Conn,
@@ -896,6 +898,9 @@ pub async fn propose(
 /// `POST /api/v1/agreements/{id}/counter`: the party that did not make the current revision
 /// proposes other terms; the new revision is signed by it alone (the earlier signature no
 /// longer applies) and sent to the other node before it is stored here.
+#[utoipa::path(post, path = "/api/v1/agreements/{id}/counter", params(("id" = String, Path, description = "Agreement id")),
+    request_body = CounterAgreementRequest,
+    responses((status = 200, body = AgreementView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn counter(
     State(state): State<NodeState>,
     conn: Conn,
@@ -959,6 +964,9 @@ pub async fn counter(
 /// `POST /api/v1/agreements/{id}/accept`: the party that did not make the current revision
 /// signs it as it stands. With no authority approval required and today within its validity
 /// it becomes active at once; otherwise it waits signed.
+#[utoipa::path(post, path = "/api/v1/agreements/{id}/accept", params(("id" = String, Path, description = "Agreement id")),
+    request_body = AgreementActionRequest,
+    responses((status = 200, body = AgreementView), (status = 409, body = ErrorBody)))]
 pub async fn accept(
     State(state): State<NodeState>,
     conn: Conn,
@@ -1016,6 +1024,9 @@ pub async fn accept(
 /// agreement requires signs an authority approval of this exact text (`reason` is its basis:
 /// `security_assessment`, `standard_contract` or `regulator_permit`). With every required
 /// approval present and today within validity, the agreement becomes active.
+#[utoipa::path(post, path = "/api/v1/agreements/{id}/approval", params(("id" = String, Path, description = "Agreement id")),
+    request_body = AgreementActionRequest,
+    responses((status = 200, body = AgreementView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn approve(
     State(state): State<NodeState>,
     conn: Conn,
@@ -1176,6 +1187,9 @@ async fn change_status(
 
 /// `POST /api/v1/agreements/{id}/suspend`: a node operator (regulator) or a party (dispute)
 /// suspends an active agreement; the next transfer request is refused on both nodes.
+#[utoipa::path(post, path = "/api/v1/agreements/{id}/suspend", params(("id" = String, Path, description = "Agreement id")),
+    request_body = AgreementActionRequest,
+    responses((status = 200, body = AgreementView), (status = 409, body = ErrorBody)))]
 pub async fn suspend(
     State(state): State<NodeState>,
     conn: Conn,
@@ -1187,6 +1201,9 @@ pub async fn suspend(
 }
 
 /// `POST /api/v1/agreements/{id}/resume`: a node operator lifts a suspension.
+#[utoipa::path(post, path = "/api/v1/agreements/{id}/resume", params(("id" = String, Path, description = "Agreement id")),
+    request_body = AgreementActionRequest,
+    responses((status = 200, body = AgreementView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn resume(
     State(state): State<NodeState>,
     conn: Conn,
@@ -1198,6 +1215,9 @@ pub async fn resume(
 }
 
 /// `POST /api/v1/agreements/{id}/terminate`: a node operator or a party ends the agreement.
+#[utoipa::path(post, path = "/api/v1/agreements/{id}/terminate", params(("id" = String, Path, description = "Agreement id")),
+    request_body = AgreementActionRequest,
+    responses((status = 200, body = AgreementView), (status = 409, body = ErrorBody)))]
 pub async fn terminate(
     State(state): State<NodeState>,
     conn: Conn,
@@ -1209,6 +1229,8 @@ pub async fn terminate(
 }
 
 /// `GET /api/v1/agreements/{id}`: a party's or the operator's view.
+#[utoipa::path(get, path = "/api/v1/agreements/{id}", params(("id" = String, Path, description = "Agreement id")),
+    responses((status = 200, body = AgreementView), (status = 404, body = ErrorBody)))]
 pub async fn get_agreement(
     State(state): State<NodeState>,
     conn: Conn,
@@ -1221,6 +1243,7 @@ pub async fn get_agreement(
 }
 
 /// `GET /api/v1/agreements`: the caller's agreements on this node.
+#[utoipa::path(get, path = "/api/v1/agreements", responses((status = 200, body = Vec<AgreementView>)))]
 pub async fn list_agreements(
     State(state): State<NodeState>,
     conn: Conn,
@@ -1235,6 +1258,8 @@ pub async fn list_agreements(
 }
 
 /// `GET /api/v1/agreements/{id}/events`: this node's events about an agreement.
+#[utoipa::path(get, path = "/api/v1/agreements/{id}/events", params(("id" = String, Path, description = "Agreement id")),
+    responses((status = 200, body = Vec<EventView>), (status = 404, body = ErrorBody)))]
 pub async fn agreement_events(
     State(state): State<NodeState>,
     conn: Conn,
@@ -1251,6 +1276,9 @@ pub async fn agreement_events(
 /// version of its provider under it. Refused here when this node's copy of the agreement is
 /// not active; otherwise forwarded as a transfer request naming the agreement, which the
 /// provider's node checks against the terms.
+#[utoipa::path(post, path = "/api/v1/agreements/{id}/transfers", params(("id" = String, Path, description = "Agreement id")),
+    request_body = AgreementTransferRequest,
+    responses((status = 201, body = crate::api_types::TransferView), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn request_transfer(
     State(state): State<NodeState>,
     conn: Conn,

@@ -67,7 +67,18 @@ pub use node::{
         api::transfer_events,
         api::decide_transfer,
         api::delivery_payload,
-        api::events
+        api::events,
+        agreements::propose,
+        agreements::list_agreements,
+        agreements::get_agreement,
+        agreements::agreement_events,
+        agreements::counter,
+        agreements::accept,
+        agreements::approve,
+        agreements::suspend,
+        agreements::resume,
+        agreements::terminate,
+        agreements::request_transfer
     ),
     components(schemas(
         api_types::RegisterOrganisationRequest,
@@ -81,6 +92,11 @@ pub use node::{
         api_types::DecisionRequest,
         api_types::TransferView,
         api_types::EventView,
+        agreements::ProposeAgreementRequest,
+        agreements::CounterAgreementRequest,
+        agreements::AgreementActionRequest,
+        agreements::AgreementTransferRequest,
+        agreements::AgreementView,
         error::ErrorBody,
         error::ErrorDetail
     ))

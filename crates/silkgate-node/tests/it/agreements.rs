@@ -449,6 +449,19 @@ async fn agreement_lifecycle_transfers_and_denials_across_three_nodes() {
         .await
         .unwrap();
     assert_eq!(done.status, "delivered", "{done:?}");
+    // The terms' de-identification plan was applied: the phone column never left CN.
+    let mut out = Vec::new();
+    kz.client
+        .fetch_delivery(&t1.id, &kz.creds.hpke_private_key, &mut out, |_, _| {})
+        .await
+        .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("ФИО,Сумма\n"), "{text}");
+    assert!(!text.contains("+7 701"), "{text}");
+    assert_eq!(text.lines().count(), 41);
+    let p1 = cn.client.transfer(&t1.id).await.unwrap();
+    let met = p1.decision.unwrap()["met"].to_string();
+    assert!(met.contains("node.deidentify"), "{met}");
     let t2 = under(&kz, &b.id, &people, "p-2", None).await.unwrap();
     assert_eq!(t2.status, "denied", "{t2:?}");
     let reason = t2.reason.clone().unwrap_or_default();
