@@ -29,6 +29,7 @@
 
 mod blobs;
 mod log;
+mod portal;
 mod rows;
 pub mod testsuite;
 mod tx;
@@ -43,6 +44,7 @@ use sqlx::sqlite::{
 
 pub use blobs::{BlobWriter, Blobs, StagedBlob};
 pub use log::{LogAlert, LogBatch, LogHead};
+pub use portal::{FlowCount, FlowFilter, PortalAccount, PortalRole, PortalSession, SignInOutcome};
 pub use rows::{AgreementRecord, CatalogueFilter, TransferRecord, TransferRole};
 pub use tx::{IdempotentAnswer, Tx};
 
@@ -105,6 +107,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/sqlite/0003_year_to_date.sql"),
     ),
+    (4, include_str!("../migrations/sqlite/0004_portal.sql")),
     (5, include_str!("../migrations/sqlite/0005_agreements.sql")),
 ];
 

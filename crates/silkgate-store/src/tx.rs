@@ -33,6 +33,10 @@ impl Tx {
         Self { tx }
     }
 
+    pub(crate) fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+        &mut self.tx
+    }
+
     /// Commits the transaction.
     ///
     /// # Errors
@@ -516,7 +520,7 @@ impl Tx {
     }
 }
 
-fn dup(e: sqlx::Error, what: &'static str, key: &str) -> StoreError {
+pub(crate) fn dup(e: sqlx::Error, what: &'static str, key: &str) -> StoreError {
     if unique_violation(&e) {
         StoreError::Duplicate {
             what,
