@@ -43,7 +43,8 @@ use axum::routing::{get, post};
 use utoipa::OpenApi;
 
 pub use node::{
-    Caller, ConnInfo, NodeError, NodeOptions, NodeState, RunningNode, parse_verifying_key, serve,
+    Caller, ConnInfo, Mount, NodeError, NodeOptions, NodeState, RunningNode, parse_verifying_key,
+    serve,
 };
 
 /// The OpenAPI 3.1 document of the organisation and operator API, generated from the
@@ -112,6 +113,10 @@ async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
 /// federation calls are refused for lack of a client certificate.
 pub fn app(state: NodeState) -> Router {
     let metrics_state = state.clone();
+    let mounted = match &state.0.options.mount {
+        Some(mount) => (mount.0)(state.clone()),
+        None => Router::new(),
+    };
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
@@ -185,6 +190,8 @@ pub fn app(state: NodeState) -> Router {
             get(log_service::transfer_receipt),
         )
         .route("/log/tile/{*path}", get(log_service::get_tile))
+        .with_state(state.clone())
+        .merge(mounted)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             log_service::acknowledge_after_logging,
@@ -211,5 +218,4 @@ pub fn app(state: NodeState) -> Router {
                 }
             },
         ))
-        .with_state(state)
 }

@@ -64,6 +64,19 @@ pub struct NodeOptions {
     /// Shifts the node's calendar day (agreement validity, approvals, expiry) by this many
     /// days, so tests and demos can show an agreement expiring; 0 in production.
     pub today_offset_days: i64,
+    /// More routes served beside the API, built from the node's state (the web portal
+    /// mounts itself here, since it depends on this crate and not the other way round).
+    pub mount: Option<Mount>,
+}
+
+/// Builds extra routes from the node's state; see [`NodeOptions::mount`].
+#[derive(Clone)]
+pub struct Mount(pub Arc<dyn Fn(NodeState) -> axum::Router + Send + Sync>);
+
+impl std::fmt::Debug for Mount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Mount(..)")
+    }
 }
 
 /// The rule packs built into the binary, loaded and validated once per process.

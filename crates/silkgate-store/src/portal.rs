@@ -264,6 +264,19 @@ impl Store {
             .map(|a| (session, a)))
     }
 
+    /// Every organisation registered at this node, by name.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] or [`StoreError::Corrupt`].
+    pub async fn organisations(&self) -> Result<Vec<silkgate_model::Organisation>, StoreError> {
+        let rows: Vec<rows::OrgRow> = sqlx::query_as(
+            "SELECT id, name, registration_number, sector, contact, hpke_public_key, registered_at FROM organisations ORDER BY name, id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter().map(rows::org_from_row).collect()
+    }
+
     /// Dataset versions published by `org`, newest first.
     ///
     /// # Errors

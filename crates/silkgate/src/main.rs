@@ -38,6 +38,9 @@ enum Command {
     Log(cmd::log::LogCommand),
     /// Tell which delivered copy a found file came from.
     Trace(cmd::trace::TraceArgs),
+    /// Web portal accounts.
+    #[command(subcommand)]
+    Portal(cmd::portal::PortalCommand),
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: warnings only, so demo output stays
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Deidentify(args) => cmd::scan::run_deidentify(args),
         Command::Log(c) => cmd::log::run(c),
         Command::Trace(args) => cmd::trace::run(args),
+        Command::Portal(c) => cmd::portal::run(c),
     };
     match result {
         Ok(code) => code,

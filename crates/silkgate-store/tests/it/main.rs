@@ -262,5 +262,13 @@ mod portal {
             "stored, but not a KZ flow"
         );
         assert!(store.datasets_of(&kz1.id).await.unwrap().is_empty());
+        let names: Vec<_> = store
+            .organisations()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.id)
+            .collect();
+        assert_eq!(names, [kz1.id.clone(), kz2.id.clone()]);
     }
 }

@@ -111,9 +111,13 @@ async fn run_async(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "Silkgate demo: one national node per SCO member state, data under {}/",
         root.display()
     );
-    let fed = LocalFederation::start(root, &MEMBER_STATES, Default::default())
-        .await
-        .context("starting the nodes")?;
+    let fed = LocalFederation::start(
+        root,
+        &MEMBER_STATES,
+        silkgate_portal::node_options(Default::default()),
+    )
+    .await
+    .context("starting the nodes")?;
     println!(
         "  trust list version {} signed by the committee key, naming {} nodes",
         fed.trust_list_version,
@@ -307,6 +311,7 @@ async fn run_async(args: DemoArgs) -> anyhow::Result<ExitCode> {
             ExitCode::FAILURE
         });
     }
+    crate::cmd::portal::demo_printout(&fed).await?;
     println!("\nThe nodes keep serving. Try, for instance:");
     let kz = fed.node("KZ");
     println!(

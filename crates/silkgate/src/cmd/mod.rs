@@ -6,5 +6,6 @@ pub mod log;
 pub mod node;
 pub mod org;
 pub mod policy;
+pub mod portal;
 pub mod scan;
 pub mod trace;

@@ -23,10 +23,10 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
     crate::init_tracing();
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let options = NodeOptions {
+        let options = silkgate_portal::node_options(NodeOptions {
             delivery_record_delay: args.delivery_delay_ms.map(Duration::from_millis),
             ..NodeOptions::default()
-        };
+        });
         let state = NodeState::open(&args.dir, options).await?;
         let listen = state.identity().config.listen.clone();
         let listener = tokio::net::TcpListener::bind(&listen).await?;
