@@ -133,6 +133,7 @@ pub async fn world() -> World {
             dataset_id: ru_ds.dataset_id.clone(),
             sha256: ru_ds.sha256.clone(),
             purpose: "customs risk analysis".into(),
+            recipient_kind: None,
         })
         .await
         .unwrap();
@@ -143,6 +144,7 @@ pub async fn world() -> World {
                 request_id: "dec-in-1".into(),
                 approve: true,
                 reason: None,
+                grounds: None,
             },
         )
         .await
@@ -163,6 +165,7 @@ pub async fn world() -> World {
             dataset_id: kz_ds.dataset_id.clone(),
             sha256: kz_ds.sha256.clone(),
             purpose: "market study".into(),
+            recipient_kind: None,
         })
         .await
         .unwrap();
@@ -173,6 +176,7 @@ pub async fn world() -> World {
                 request_id: "dec-out-1".into(),
                 approve: false,
                 reason: Some("no agreement in force".into()),
+                grounds: None,
             },
         )
         .await
