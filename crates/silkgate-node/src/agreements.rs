@@ -1509,6 +1509,7 @@ fn breach_decision(
         legal_outcome: Outcome::Deny,
         facts,
         deidentify: None,
+        marking: None,
         met: Vec::new(),
         decided_at: now_unix().max(report.reviewed_at),
         agreement: None,
@@ -1653,6 +1654,18 @@ pub async fn decide_under(
         }
         decision.deidentify = Some(merged);
     }
+    if !decision.is_deny() && doc.terms.marking.enabled {
+        decision.marking = Some(doc.terms.marking.clone());
+        decision.decision.obligations.push(silkgate_policy::Obligation {
+            id: pipeline::MARK.into(),
+            text: Texts {
+                en: "The node marks the delivered copy with a fingerprint of its recipient, as the agreement's marking terms require.".into(),
+                ru: "Узел маркирует передаваемую копию отпечатком получателя, как требуют условия маркировки соглашения.".into(),
+                zh: "节点按协议的标记条款在交付副本中嵌入接收方指纹。".into(),
+            },
+            citations: Vec::new(),
+        });
+    }
     decision.agreement = Some(usage);
     Ok(decision)
 }
@@ -1666,6 +1679,17 @@ pub fn carry_over(old: &TransferDecision, new: &mut TransferDecision) {
     new.agreement = Some(usage.clone());
     if new.is_deny() {
         return;
+    }
+    if let Some(terms) = &old.marking {
+        new.marking = Some(terms.clone());
+        if let Some(o) = old
+            .decision
+            .obligations
+            .iter()
+            .find(|o| o.id == pipeline::MARK)
+        {
+            new.decision.obligations.push(o.clone());
+        }
     }
     if let Some(plan) = &old.deidentify {
         let mut merged = new.deidentify.take().unwrap_or_default();

@@ -196,6 +196,21 @@ impl OrgClient {
         .await
     }
 
+    /// Traces a found file to the delivered copy it most likely came from (operator only).
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub async fn trace(&self, found: Vec<u8>) -> Result<silkgate_mark::TraceReport, ClientError> {
+        Self::answer(
+            self.post("/api/v1/trace")
+                .header("content-type", "application/octet-stream")
+                .body(found)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
     /// Searches the federated catalogue. `query` holds `(name, value)` pairs of
     /// `state`, `sector`, `q`, `limit`, `page_token`.
     ///

@@ -30,6 +30,7 @@ pub mod federation;
 pub mod identity;
 pub mod local;
 pub mod log_service;
+pub mod marking;
 pub mod metrics;
 mod node;
 pub mod payload_crypto;
@@ -79,7 +80,8 @@ pub use node::{
         agreements::suspend,
         agreements::resume,
         agreements::terminate,
-        agreements::request_transfer
+        agreements::request_transfer,
+        marking::trace
     ),
     components(schemas(
         api_types::RegisterOrganisationRequest,
@@ -166,6 +168,7 @@ pub fn app(state: NodeState) -> Router {
             post(agreements::request_transfer),
         )
         .route("/federation/v1/agreements", post(agreements::receive))
+        .route("/api/v1/trace", post(marking::trace))
         .route("/federation/v1/catalogue/search", post(federation::search))
         .route(
             "/federation/v1/transfers",

@@ -133,6 +133,10 @@ pub struct TransferDecision {
     /// Columns to de-identify before delivery, when [`DEIDENTIFY`] is an obligation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deidentify: Option<Plan>,
+    /// How the delivered copy is marked for its recipient (the agreement's marking terms);
+    /// absent or disabled: the copy is delivered unmarked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marking: Option<silkgate_model::MarkingTerms>,
     /// Obligations met so far, by id.
     #[serde(default)]
     pub met: Vec<String>,
@@ -286,6 +290,7 @@ pub fn decide(
             legal_outcome: Outcome::Deny,
             facts: None,
             deidentify: None,
+            marking: None,
             met: Vec::new(),
             decided_at,
             agreement: None,
@@ -330,6 +335,7 @@ pub fn decide(
         legal_outcome,
         facts: Some(facts),
         deidentify: plan.filter(|_| legal_outcome != Outcome::Deny),
+        marking: None,
         met: Vec::new(),
         decided_at,
         agreement: None,
@@ -435,6 +441,9 @@ pub enum PipelineError {
     /// A document could not be signed or verified.
     #[error("document: {0}")]
     Document(String),
+    /// Marking the copy failed.
+    #[error("marking: {0}")]
+    Mark(String),
     /// De-identification failed or left identifying values behind.
     #[error("de-identification: {0}")]
     Deidentify(String),
@@ -709,17 +718,43 @@ pub async fn apply_obligations(
     ))
 }
 
-/// Step 5: mark the copy for its recipient. Passes through until `silkgate-mark` plugs in.
+/// A record as JSON for a transfer's report.
+fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value, PipelineError> {
+    serde_json::to_value(value).map_err(|e| PipelineError::Document(e.to_string()))
+}
+
+/// Obligation id met when the delivered copy carries its recipient's fingerprint.
+pub const MARK: &str = "node.mark";
+
+/// Step 5: mark the copy for its recipient under the decision's marking terms (see
+/// [`crate::marking`]); returns the copy to encrypt and the marking record to keep.
 ///
 /// # Errors
-/// None yet.
+/// [`PipelineError::Mark`] when the terms cannot be applied; storage errors.
 pub async fn mark(
-    _blobs: &Blobs,
+    state: &NodeState,
     payload: PreparedPayload,
-    _recipient: &OrgId,
-    _transfer_id: &str,
-) -> Result<PreparedPayload, PipelineError> {
-    Ok(payload)
+    decision: &TransferDecision,
+    transfer: &Transfer,
+) -> Result<(PreparedPayload, Option<silkgate_mark::MarkingRecord>), PipelineError> {
+    let delivery = silkgate_mark::Delivery {
+        dataset: transfer.sha256.clone(),
+        transfer_id: transfer.id.clone(),
+        agreement_id: decision
+            .agreement
+            .as_ref()
+            .map(|a| a.id.clone())
+            .unwrap_or_default(),
+        recipient: transfer.consumer.to_string(),
+    };
+    crate::marking::mark_copy(
+        state.store().blobs(),
+        payload,
+        decision.marking.as_ref(),
+        &crate::marking::marking_key(state),
+        &delivery,
+    )
+    .await
 }
 
 /// Step 6: encrypt to the consumer's key, record by record, into a blob; memory holds at most
@@ -1200,7 +1235,11 @@ pub async fn run_delivery(state: &NodeState, record: TransferRecord) -> Result<(
                 &transfer.id,
             )
             .await?;
-            let payload = mark(blobs, payload, &transfer.consumer, &transfer.id).await?;
+            let unmarked_key = payload.blob_key.clone();
+            let (payload, marking) = mark(state, payload, &decision, transfer).await?;
+            if unmarked_key != source_key && unmarked_key != payload.blob_key {
+                blobs.delete(&unmarked_key).await?;
+            }
             // Records go out as they are sealed; the manifest follows the last one.
             let delivery = OpenDelivery::start(state, transfer)?;
             let encrypted = encrypt_to(
@@ -1227,14 +1266,18 @@ pub async fn run_delivery(state: &NodeState, record: TransferRecord) -> Result<(
                 })
                 .unwrap_or_default();
             let mut tx = state.store().begin().await?;
-            if let Some(d) = &deidentified {
+            if deidentified.is_some() || marking.is_some() {
                 let mut decision = decision.clone();
-                decision.met.push(DEIDENTIFY.into());
                 let mut report = record.report.clone().unwrap_or_else(|| json!({}));
-                report["decision"] = serde_json::to_value(&decision)
-                    .map_err(|e| PipelineError::Document(e.to_string()))?;
-                report["deidentification"] =
-                    serde_json::to_value(d).map_err(|e| PipelineError::Document(e.to_string()))?;
+                if let Some(d) = &deidentified {
+                    decision.met.push(DEIDENTIFY.into());
+                    report["deidentification"] = to_json(d)?;
+                }
+                if let Some(m) = &marking {
+                    decision.met.push(MARK.into());
+                    report["marking"] = to_json(m)?;
+                }
+                report["decision"] = to_json(&decision)?;
                 tx.set_transfer_report(&transfer.id, TransferRole::Provider, &report)
                     .await?;
             }
@@ -1254,6 +1297,10 @@ pub async fn run_delivery(state: &NodeState, record: TransferRecord) -> Result<(
                     "ciphertext_size": manifest.document.ciphertext_size,
                     "hpke_suite": manifest.document.hpke_suite,
                     "deidentified": transforms,
+                    "marked": marking.as_ref().map(|m| json!({
+                        "columns": m.params.columns.iter().map(|c| c.column.clone()).collect::<Vec<_>>(),
+                        "canary_records": m.params.canary_records,
+                    })),
                 }),
             ))
             .await?;

@@ -387,11 +387,21 @@ async fn concurrent_publications_and_requests_all_complete() {
                 .decide(&t.id, &approve(&format!("ok-{i}")))
                 .await
                 .unwrap();
-            ind.client
+            // The consumer holds the delivery before the provider records its receipt.
+            let consumer = ind
+                .client
                 .wait_final(&t.id, Duration::from_secs(30))
                 .await
                 .unwrap()
-                .status
+                .status;
+            let provider = pk
+                .client
+                .wait_final(&t.id, Duration::from_secs(30))
+                .await
+                .unwrap()
+                .status;
+            assert_eq!(consumer, provider);
+            consumer
         }));
     }
     for t in tasks {

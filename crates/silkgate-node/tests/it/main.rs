@@ -7,4 +7,5 @@ mod compliance;
 mod e2e;
 mod harness;
 mod log;
+mod marking;
 mod security;

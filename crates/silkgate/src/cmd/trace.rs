@@ -1,8 +1,9 @@
 //! `silkgate trace`: which delivered copy a found file came from.
 //!
-//! Reads the found file (CSV or JSON Lines, guessed from its first byte), the registry of
-//! delivered copies (a JSON file of marking records, as the provider node exports them) and the
-//! provider node's marking secret, and prints the verdict with its evidence. Exit status: 0 when
+//! The found file is CSV or JSON Lines, guessed from its first byte. With `--node DIR` the
+//! provider node traces it through its operator API against every copy it delivered; offline,
+//! the command reads a registry of delivered copies (a JSON file of marking records) and the
+//! provider node's marking secret. It prints the verdict with its evidence. Exit status: 0 when
 //! a copy is identified, 1 for "no match", 2 on error.
 
 use std::io::Write;
@@ -17,12 +18,16 @@ use silkgate_mark::{MarkKey, Registry, Table, TraceReport, Tracer, Verdict};
 pub struct TraceArgs {
     /// The file found (CSV with a header row, or JSON Lines).
     pub file: PathBuf,
-    /// Registry of delivered copies: JSON `{"version": 1, "records": [...]}`.
-    #[arg(long)]
-    pub registry: PathBuf,
-    /// File holding the provider node's marking secret as 64 hex digits.
-    #[arg(long, env = "SILKGATE_MARK_KEY_FILE")]
-    pub key_file: PathBuf,
+    /// Ask the provider node whose directory this is (as its operator): it traces against
+    /// every copy it has delivered, with its own marking key.
+    #[arg(long, conflicts_with_all = ["registry", "key_file"])]
+    pub node: Option<PathBuf>,
+    /// Registry of delivered copies: JSON `{"version": 1, "records": [...]}` (offline tracing).
+    #[arg(long, required_unless_present = "node")]
+    pub registry: Option<PathBuf>,
+    /// File holding the provider node's marking secret as 64 hex digits (offline tracing).
+    #[arg(long, env = "SILKGATE_MARK_KEY_FILE", required_unless_present = "node")]
+    pub key_file: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
@@ -47,16 +52,21 @@ fn run_to(args: &TraceArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let found = Table::from_bytes(&found_bytes)
         .with_context(|| format!("reading {}", args.file.display()))?;
-    let registry_bytes = std::fs::read(&args.registry)
-        .with_context(|| format!("reading {}", args.registry.display()))?;
-    let registry = Registry::from_json(&registry_bytes)
-        .with_context(|| format!("reading {}", args.registry.display()))?;
-    let key_text = std::fs::read_to_string(&args.key_file)
-        .with_context(|| format!("reading {}", args.key_file.display()))?;
-    let key = MarkKey::from_hex(&key_text)
-        .with_context(|| format!("reading {}", args.key_file.display()))?;
-
-    let report = Tracer::new(&key, &registry.records).trace(&found);
+    let report = match (&args.node, &args.registry, &args.key_file) {
+        (Some(dir), _, _) => trace_on_node(dir, found_bytes)?,
+        (None, Some(registry), Some(key_file)) => {
+            let registry_bytes = std::fs::read(registry)
+                .with_context(|| format!("reading {}", registry.display()))?;
+            let registry = Registry::from_json(&registry_bytes)
+                .with_context(|| format!("reading {}", registry.display()))?;
+            let key_text = std::fs::read_to_string(key_file)
+                .with_context(|| format!("reading {}", key_file.display()))?;
+            let key = MarkKey::from_hex(&key_text)
+                .with_context(|| format!("reading {}", key_file.display()))?;
+            Tracer::new(&key, &registry.records).trace(&found)
+        }
+        _ => anyhow::bail!("give --node DIR, or both --registry and --key-file"),
+    };
     match args.format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;
@@ -68,6 +78,27 @@ fn run_to(args: &TraceArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
         Verdict::Match { .. } => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
     })
+}
+
+/// Sends the found file to the node's trace API with the operator's token.
+fn trace_on_node(dir: &std::path::Path, found: Vec<u8>) -> anyhow::Result<TraceReport> {
+    use silkgate_node::identity::{self, files};
+    let id = identity::load_identity(dir)
+        .with_context(|| format!("reading the node in {}", dir.display()))?;
+    let token_path = dir.join(files::OPERATOR_TOKEN);
+    let token = std::fs::read_to_string(&token_path)
+        .with_context(|| format!("reading {}", token_path.display()))?;
+    let client = silkgate_node::client::OrgClient::new(
+        &id.config.public_url,
+        &id.ca_cert_pem,
+        token.trim(),
+        None,
+    )?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(client.trace(found))
+        .with_context(|| format!("tracing on the node at {}", id.config.public_url))
 }
 
 fn write_text(out: &mut impl Write, file: &str, r: &TraceReport) -> std::io::Result<()> {
@@ -203,8 +234,9 @@ mod tests {
     ) -> TraceArgs {
         TraceArgs {
             file,
-            registry,
-            key_file,
+            node: None,
+            registry: Some(registry),
+            key_file: Some(key_file),
             format,
         }
     }
