@@ -51,7 +51,7 @@ use crate::api_types::{EventView, MAX_LONG, MAX_SHORT, check_request_id, check_t
 use crate::error::{ApiError, ErrorBody};
 use crate::node::{Caller, NodeState, parse_verifying_key};
 use crate::pipeline::{self, ContentReport, TransferDecision};
-use crate::wire::AgreementMessageV1;
+use crate::wire::{AgreementMessageV1, UsageReportV1};
 
 // ---------------------------------------------------------------------------------------------
 // Templates, keys, the calendar
@@ -1750,4 +1750,164 @@ async fn expire(
         .agreement(&rec.id)
         .await?
         .ok_or_else(|| ApiError::internal("agreement vanished"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Usage duties on the consumer's node
+
+/// Rule word of the retention duty, in events and usage reports.
+pub const RETENTION_DELETED: &str = "retention-deleted";
+
+/// Deletes, on the consumer's node, every delivery made under an agreement whose retention
+/// period (`retention_days` of its terms, counted from the day it was received) has ended:
+/// the encrypted payload goes, the record stays with a `transfer.retention-deleted` event, and
+/// the provider's node is told. Returns the transfers deleted.
+///
+/// # Errors
+/// Storage errors.
+pub async fn sweep_retention(state: &NodeState) -> Result<Vec<String>, ApiError> {
+    let now = now_unix() + state.0.options.today_offset_days * 86_400;
+    let records = state
+        .store()
+        .transfers_in_status(
+            silkgate_store::TransferRole::Consumer,
+            silkgate_model::TransferStatus::Delivered,
+        )
+        .await?;
+    let mut deleted = Vec::new();
+    for r in records {
+        let (Some(blob), Some(receipt)) = (&r.cipher_blob, &r.receipt) else {
+            continue;
+        };
+        let Some(agreement_id) = r
+            .report
+            .as_ref()
+            .and_then(|v| v.pointer("/decision/agreement/id"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        let Some(rec) = state.store().agreement(&agreement_id).await? else {
+            continue;
+        };
+        let days = i64::from(rec.state.document().terms.retention_days);
+        let ends = receipt.document.received_at + days * 86_400;
+        if now < ends {
+            continue;
+        }
+        state.store().blobs().delete(blob).await?;
+        let mut tx = state.store().begin().await?;
+        if tx
+            .clear_transfer_blob(&r.transfer.id, silkgate_store::TransferRole::Consumer)
+            .await?
+        {
+            tx.append_event(&NewEvent::new(
+                "transfer.retention-deleted",
+                &r.transfer.id,
+                json!({
+                    "agreement_id": agreement_id,
+                    "retention_days": days,
+                    "received_at": receipt.document.received_at,
+                    "retention_ended_at": ends,
+                }),
+            ))
+            .await?;
+            tx.commit().await?;
+            deleted.push(r.transfer.id.clone());
+            let report = UsageReportV1 {
+                transfer_id: r.transfer.id.clone(),
+                agreement_id,
+                duty: RETENTION_DELETED.into(),
+                at: now_unix(),
+            };
+            if let Some(peer) = state
+                .trust_list()
+                .document
+                .node_for_state(r.transfer.provider_state())
+                .cloned()
+                && let Err(e) = crate::federation::post_signed::<_, Value>(
+                    state,
+                    &peer,
+                    "/federation/v1/usage",
+                    report,
+                )
+                .await
+            {
+                tracing::warn!(transfer = %r.transfer.id, error = %e, "could not report a retention deletion to the provider's node");
+            }
+        }
+    }
+    Ok(deleted)
+}
+
+/// The retention task: a sweep at start, then one a minute.
+pub async fn retention(state: NodeState) {
+    loop {
+        if let Err(e) = sweep_retention(&state).await {
+            tracing::warn!(error = %e, "retention sweep failed; will retry");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    }
+}
+
+/// `POST /federation/v1/usage`: the consumer's node reports a usage duty it carried out on a
+/// delivery of this node's. Recorded once as an event about the transfer.
+pub async fn receive_usage(
+    State(state): State<NodeState>,
+    conn: Conn,
+    ApiJson(msg): ApiJson<Signed<UsageReportV1>>,
+) -> Result<Json<Value>, ApiError> {
+    let node = crate::federation::verify_peer_message(&state, conn.0.as_ref(), &msg)?;
+    let r = &msg.document;
+    if r.duty != RETENTION_DELETED {
+        return Err(ApiError::bad(
+            "duty",
+            format!("expected '{RETENTION_DELETED}'"),
+        ));
+    }
+    let record = state
+        .store()
+        .transfer(&r.transfer_id, silkgate_store::TransferRole::Provider)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("transfer {}", r.transfer_id)))?;
+    if record.transfer.consumer_state() != node.state {
+        return Err(ApiError::Forbidden(
+            "the sending node does not serve this transfer's consumer".into(),
+        ));
+    }
+    let under = record
+        .report
+        .as_ref()
+        .and_then(|v| v.pointer("/decision/agreement/id"))
+        .and_then(Value::as_str);
+    if under != Some(r.agreement_id.as_str()) {
+        return Err(ApiError::bad(
+            "agreement_id",
+            "the transfer did not run under this agreement",
+        ));
+    }
+    let kind = "transfer.retention-deleted";
+    let seen = state
+        .store()
+        .events_about(&r.transfer_id)
+        .await?
+        .iter()
+        .any(|e| e.kind == kind);
+    if !seen {
+        let mut tx = state.store().begin().await?;
+        tx.append_event(&NewEvent::new(
+            kind,
+            &r.transfer_id,
+            json!({
+                "agreement_id": r.agreement_id, "reported_by": node.node_id,
+                "at": r.at, "signature": msg.signature,
+            }),
+        ))
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(Json(
+        json!({ "transfer_id": r.transfer_id, "recorded": true }),
+    ))
 }

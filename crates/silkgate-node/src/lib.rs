@@ -169,6 +169,7 @@ pub fn app(state: NodeState) -> Router {
         )
         .route("/federation/v1/agreements", post(agreements::receive))
         .route("/api/v1/trace", post(marking::trace))
+        .route("/federation/v1/usage", post(agreements::receive_usage))
         .route("/federation/v1/catalogue/search", post(federation::search))
         .route(
             "/federation/v1/transfers",

@@ -448,9 +448,10 @@ pub fn serve(state: NodeState, listener: TcpListener) -> Result<RunningNode, Nod
     let worker = tokio::spawn(crate::pipeline::worker(state.clone()));
     let sequencer = tokio::spawn(crate::log_service::sequencer(state.clone()));
     let witnessing = tokio::spawn(crate::witness::witnessing(state.clone()));
+    let retention = tokio::spawn(crate::agreements::retention(state.clone()));
     Ok(RunningNode {
         state,
         addr,
-        tasks: vec![accept, worker, sequencer, witnessing],
+        tasks: vec![accept, worker, sequencer, witnessing, retention],
     })
 }

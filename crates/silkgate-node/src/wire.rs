@@ -237,3 +237,21 @@ pub struct AgreementMessageV1 {
 impl Document for AgreementMessageV1 {
     const KIND: &'static str = "federation/agreement/v1";
 }
+
+/// The consumer's node reports to the provider's node a usage duty it carried out under an
+/// agreement (today: `retention-deleted`, the delivery deleted when its retention ended).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageReportV1 {
+    /// Transfer id.
+    pub transfer_id: String,
+    /// The agreement the delivery was made under.
+    pub agreement_id: String,
+    /// What was done.
+    pub duty: String,
+    /// When, Unix seconds.
+    pub at: i64,
+}
+
+impl Document for UsageReportV1 {
+    const KIND: &'static str = "federation/usage-report/v1";
+}

@@ -380,6 +380,27 @@ impl Tx {
         Ok(())
     }
 
+    /// Forgets the payload blob of a transfer (after the blob itself was deleted, e.g. at
+    /// the end of its retention period), returning whether it had one.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn clear_transfer_blob(
+        &mut self,
+        id: &str,
+        role: TransferRole,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE transfers SET cipher_blob = NULL, updated_at = $1 WHERE id = $2 AND role = $3 AND cipher_blob IS NOT NULL",
+        )
+        .bind(now_unix())
+        .bind(id)
+        .bind(role.as_str())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Stores the signed receipt.
     ///
     /// # Errors

@@ -449,6 +449,13 @@ async fn agreement_lifecycle_transfers_and_denials_across_three_nodes() {
         .await
         .unwrap();
     assert_eq!(done.status, "delivered", "{done:?}");
+    // The provider's node counts the subjects when it records the receipt.
+    let on_cn = cn
+        .client
+        .wait_final(&t1.id, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(on_cn.status, "delivered");
     // The terms' de-identification plan was applied: the phone column never left CN.
     let mut out = Vec::new();
     kz.client
@@ -625,14 +632,23 @@ async fn an_agreement_past_its_validity_expires_and_refuses_transfers() {
     let cn = org(&fed, "CN", "Exporter").await;
     let kz = org(&fed, "KZ", "Importer").await;
     let (trade, _) = publish(&cn, "trade", "Trade", Visibility::Federation).await;
-    // Valid until today only.
-    let a = propose(&kz, &cn, "ag-short", terms(100, 0)).await;
+    // Valid until today only; deliveries kept for one day.
+    let mut short = terms(100, 0);
+    short["retention_days"] = json!(1);
+    let a = propose(&kz, &cn, "ag-short", short).await;
     let a = cn
         .client
         .agreement_action(&a.id, "accept", "acc", None)
         .await
         .unwrap();
     assert_eq!(a.status, "active");
+    let kept = under(&kz, &a.id, &trade, "t-kept", None).await.unwrap();
+    let done = kz
+        .client
+        .wait_final(&kept.id, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(done.status, "delivered", "{done:?}");
     let root = fed.fed.root.clone();
     let Fed { fed: running, _dir } = fed;
     running.shutdown();
@@ -706,6 +722,32 @@ async fn an_agreement_past_its_validity_expires_and_refuses_transfers() {
             "agreement.expired"
         ]
     );
+
+    // The delivery's retention ended: the consumer's node deleted it, logged it and told the
+    // provider's node.
+    let kind = "transfer.retention-deleted";
+    let mut seen = (false, false);
+    for _ in 0..100 {
+        let on_kz = kz_client.transfer_events(&kept.id).await.unwrap();
+        let on_cn = cn_client.transfer_events(&kept.id).await.unwrap();
+        seen = (
+            on_kz.iter().any(|e| e.kind == kind),
+            on_cn
+                .iter()
+                .any(|e| e.kind == kind && e.detail["agreement_id"] == a.id.as_str()),
+        );
+        if seen == (true, true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, (true, true));
+    let mut out = Vec::new();
+    let err = kz_client
+        .fetch_delivery(&kept.id, &kz.creds.hpke_private_key, &mut out, |_, _| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Api { status: 404, .. }), "{err}");
     later.shutdown();
     drop(_dir);
 }
