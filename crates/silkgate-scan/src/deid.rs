@@ -233,8 +233,52 @@ fn identity_form(v: &str) -> String {
 
 /// `ps_` + 32 hex digits of HMAC-SHA-256(key, identity form of the value).
 pub fn pseudonym(key: &[u8; 32], value: &str) -> String {
-    let tag = hmac(key, &[identity_form(value).as_bytes()]);
+    pseudonym_with(&keyed_mac(key), value)
+}
+
+fn keyed_mac(key: &[u8]) -> HmacSha256 {
+    <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length")
+}
+
+/// [`pseudonym`] with the key already absorbed (a clone of the keyed state per value
+/// instead of two extra SHA-256 blocks).
+fn pseudonym_with(mac: &HmacSha256, value: &str) -> String {
+    let mut mac = mac.clone();
+    mac.update(identity_form(value).as_bytes());
+    let tag: [u8; 32] = mac.finalize().into_bytes().into();
     format!("ps_{}", hex::encode(&tag[..16]))
+}
+
+/// The tokenisation key prepared once per run: the cipher with its key schedule and the
+/// keyed nonce MAC.
+struct TokenKeys {
+    cipher: Aes256GcmSiv,
+    nonce_mac: HmacSha256,
+}
+
+impl TokenKeys {
+    fn new(key: &[u8; 32]) -> Self {
+        let (enc, nonce_key) = token_keys(key);
+        TokenKeys {
+            cipher: Aes256GcmSiv::new_from_slice(&enc).expect("32-byte key"),
+            nonce_mac: keyed_mac(&nonce_key),
+        }
+    }
+}
+
+/// The keys of a run, prepared once before streaming.
+struct Prepared {
+    pseudonymisation: Option<HmacSha256>,
+    tokenisation: Option<TokenKeys>,
+}
+
+impl Prepared {
+    fn new(keys: &Keys) -> Self {
+        Prepared {
+            pseudonymisation: keys.pseudonymisation.as_ref().map(|k| keyed_mac(k)),
+            tokenisation: keys.tokenisation.as_ref().map(TokenKeys::new),
+        }
+    }
 }
 
 /// Encryption and nonce subkeys derived from the provider's tokenisation key, so one key
@@ -250,11 +294,17 @@ fn token_keys(key: &[u8; 32]) -> ([u8; 32], [u8; 32]) {
 /// HMAC, a synthetic-IV construction; AES-GCM-SIV stays safe under repeated nonces), so
 /// equal values give equal tokens and joins still work.
 pub fn tokenise(key: &[u8; 32], value: &str) -> String {
-    let (enc, nonce_key) = token_keys(key);
-    let nonce_bytes = hmac(&nonce_key, &[value.as_bytes()]);
+    tokenise_with(&TokenKeys::new(key), value)
+}
+
+/// [`tokenise`] with the keys prepared.
+fn tokenise_with(keys: &TokenKeys, value: &str) -> String {
+    let mut mac = keys.nonce_mac.clone();
+    mac.update(value.as_bytes());
+    let nonce_bytes: [u8; 32] = mac.finalize().into_bytes().into();
     let nonce = Nonce::from_slice(&nonce_bytes[..12]);
-    let cipher = Aes256GcmSiv::new_from_slice(&enc).expect("32-byte key");
-    let ct = cipher
+    let ct = keys
+        .cipher
         .encrypt(nonce, value.as_bytes())
         .expect("AES-GCM-SIV encryption of a short value");
     let mut out = nonce_bytes[..12].to_vec();
@@ -335,7 +385,7 @@ struct Planned<'p> {
 }
 
 impl Planned<'_> {
-    fn apply(&mut self, value: &str, keys: &Keys) -> String {
+    fn apply(&mut self, value: &str, keys: &Prepared) -> String {
         if value.trim().is_empty() {
             return value.to_owned();
         }
@@ -346,14 +396,14 @@ impl Planned<'_> {
                 keep_prefix,
                 keep_suffix,
             } => mask::mask(value, *keep_prefix, *keep_suffix),
-            Transform::Pseudonymise => pseudonym(
+            Transform::Pseudonymise => pseudonym_with(
                 keys.pseudonymisation
                     .as_ref()
                     .expect("checked before streaming"),
                 value,
             ),
             Transform::Generalise { to } => generalise(value, *to),
-            Transform::Tokenise => tokenise(
+            Transform::Tokenise => tokenise_with(
                 keys.tokenisation
                     .as_ref()
                     .expect("checked before streaming"),
@@ -446,6 +496,7 @@ pub fn deidentify<R: Read, W: Write>(
             residual: BTreeMap::new(),
         })
         .collect();
+    let keys = &Prepared::new(keys);
     let (rows, left_out) = match sniffed.format {
         Format::Csv => deid_csv(input.text, sniffed.delimiter, &mut out, &mut planned, keys)?,
         Format::Jsonl => deid_jsonl(input.text, &mut out, &mut planned, keys)?,
@@ -493,7 +544,7 @@ fn deid_csv<W: Write>(
     delimiter: u8,
     out: &mut W,
     planned: &mut [Planned<'_>],
-    keys: &Keys,
+    keys: &Prepared,
 ) -> Result<(u64, u64), DeidError> {
     let mut rdr = CsvReader::new(text, delimiter, MAX_RECORD);
     let mut wtr = csv::WriterBuilder::new()
@@ -564,7 +615,7 @@ fn deid_csv<W: Write>(
 }
 
 /// Applies `t` at `segments` of `v`: `a.b` walks objects, a `[]` suffix walks every element.
-fn apply_path(v: &mut serde_json::Value, segments: &[&str], p: &mut Planned<'_>, keys: &Keys) {
+fn apply_path(v: &mut serde_json::Value, segments: &[&str], p: &mut Planned<'_>, keys: &Prepared) {
     use serde_json::Value;
     let Some((first, rest)) = segments.split_first() else {
         let text = match v {
@@ -611,7 +662,7 @@ fn deid_jsonl<W: Write>(
     text: Box<dyn Read + '_>,
     out: &mut W,
     planned: &mut [Planned<'_>],
-    keys: &Keys,
+    keys: &Prepared,
 ) -> Result<(u64, u64), DeidError> {
     let mut lines = LineReader::new(text, MAX_RECORD);
     let mut rows = 0;
