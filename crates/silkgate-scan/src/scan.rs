@@ -75,10 +75,10 @@ pub struct ScanOptions {
     /// from identifiers that encode one. `None` skips the age check.
     pub as_of: Option<Date>,
     /// In a column pinned to its entity (after a warm-up of 1024 values, see
-    /// [`ColumnReport::checked`]), the entity's detector checks every `check_every`-th value;
-    /// every value still feeds the distinct-value sketch. 1 checks every value (exact
-    /// counts); the default, 8, makes `matched` an estimate (flagged in the report) and the
-    /// scan about twice as fast. Columns whose values give ages are always checked in full
+    /// [`ColumnReport::checked`]), the entity's detector checks one value in `check_every`,
+    /// drawn at random; every value still feeds the distinct-value sketch. 1 checks every
+    /// value (exact counts); the default, 8, makes `matched` an estimate (flagged in the
+    /// report) and the scan about twice as fast. Columns whose values give ages are always checked in full
     /// when `as_of` is set, so the count of minors stays exact.
     pub check_every: u32,
 }
@@ -156,9 +156,9 @@ pub struct ColumnReport {
     /// Non-empty values in the column.
     pub non_empty: u64,
     /// Values the entity's detector looked at. The first 1024 non-empty values always are;
-    /// after them a column whose entity is clear (it is *pinned*) has every
-    /// [`ScanOptions::check_every`]-th value checked, and a column whose entity is not clear
-    /// every 16th. Equal to `non_empty` when the count is exact.
+    /// after them a column whose entity is clear (it is *pinned*) has one value in
+    /// [`ScanOptions::check_every`] checked, and a column whose entity is not clear one in 32
+    /// (both drawn at random). Equal to `non_empty` when the count is exact.
     pub checked: u64,
     /// Whether `matched` (and so `distinct_estimate`) is extrapolated from a sample of the
     /// column's values rather than counted over all of them.
@@ -205,10 +205,10 @@ impl ScanReport {
 const WARMUP: u64 = 1024;
 /// In a pinned column, one value in this many (at random) still gets every detector (an
 /// audit).
-const AUDIT_EVERY: u64 = 32;
+const AUDIT_EVERY: u64 = 64;
 /// In a column not pinned after the warm-up, one value in this many (at random) gets every
 /// detector.
-const SAMPLE_EVERY: u64 = 16;
+const SAMPLE_EVERY: u64 = 32;
 
 /// Whether the next value of a sampled column is drawn, with probability 1 / `every`.
 ///
