@@ -166,7 +166,9 @@ pub struct ColumnReport {
     pub estimated: bool,
     /// What the header announced.
     pub header_evidence: Vec<HeaderEvidence>,
-    /// Estimated distinct values of the entity, for person-identifying entities.
+    /// Estimated distinct values of the entity, for person-identifying entities
+    /// (HyperLogLog over the values that matched; in a sampled column over every value
+    /// after the warm-up, matched or not, capped at `matched`).
     pub distinct_estimate: Option<u64>,
     /// Masked examples of the entity's values.
     pub samples: Vec<String>,
