@@ -199,6 +199,13 @@ async fn conditional_transfer_met_deidentified_and_counted() {
         .await
         .unwrap();
     assert_eq!(done.status, "delivered", "{done:?}");
+    // The consumer holds the delivery before the provider records the receipt (and counts it).
+    let provider_view = kz
+        .client
+        .wait_final(&t.id, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(provider_view.status, "delivered");
     let key = kg.creds.hpke_private_key.clone();
     let mut out = Vec::new();
     kg.client

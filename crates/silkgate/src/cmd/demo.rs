@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use silkgate_model::{MEMBER_STATES, Sector, Visibility};
+use silkgate_node::agreements::{AgreementTransferRequest, ProposeAgreementRequest, templates};
 use silkgate_node::api_types::{DatasetView, DecisionRequest, PublishMetadata, TransferRequest};
 use silkgate_node::client::{CredentialFile, OrgClient};
 use silkgate_node::local::{LocalFederation, synthetic_trade_csv};
@@ -145,7 +146,7 @@ async fn run_async(args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!("\nPublishing synthetic datasets (generated customs-style rows, no persons):");
     let mut datasets: std::collections::BTreeMap<&str, (DatasetView, Vec<u8>)> = Default::default();
     for (i, (provider, dataset_id, _)) in SCENARIO.iter().enumerate() {
-        let (schema, payload) = synthetic_trade_csv(200 + 150 * i, i as u64 + 1);
+        let (schema, payload) = synthetic_trade_csv(2_000 + 500 * i, i as u64 + 1);
         let meta = PublishMetadata {
             request_id: format!("demo-publish-{dataset_id}"),
             dataset_id: (*dataset_id).into(),
@@ -190,47 +191,63 @@ async fn run_async(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     let run = fed.trust_list_version;
     println!(
-        "\nScripted transfers (run {run}): request -> review -> provider approves -> encrypt (HPKE) -> deliver -> signed receipt -> decrypt"
+        "\nData-sharing agreements from the trade sub-committee's template (consumer proposes, provider signs, authorities approve where a rule pack asks):"
+    );
+    let mut agreements = std::collections::BTreeMap::new();
+    for (provider, dataset_id, consumer) in SCENARIO {
+        let id = agree(&fed, &orgs, provider, consumer, run)
+            .await
+            .with_context(|| format!("agreement {provider} -> {consumer}"))?;
+        println!("  {provider} -> {consumer}  {dataset_id:<26} agreement {id} active");
+        agreements.insert(*dataset_id, id);
+    }
+
+    println!(
+        "\nScripted transfers (run {run}) under the agreements: request -> terms checked -> content review -> rule packs -> marked for the recipient -> encrypt (HPKE) -> deliver -> signed receipt -> decrypt"
     );
     let mp = MultiProgress::new();
     let mut tasks = Vec::new();
+    let copies = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::new()));
     for (provider, dataset_id, consumer) in SCENARIO {
-        let p = &orgs[provider];
         let c = &orgs[consumer];
         let (view, payload) = datasets[dataset_id].clone();
         let pb = spinner(
             &mp,
             format!("{provider} -> {consumer}  {dataset_id}: requesting"),
         );
-        let (pc, cc) = (p.client.clone(), c.client.clone());
-        let provider_id = p.creds.credentials.organisation.id.clone();
+        let (pc, cc) = (orgs[provider].client.clone(), c.client.clone());
         let key = c.creds.hpke_private_key.clone();
+        let agreement = agreements[dataset_id].clone();
         let label = format!("{provider} -> {consumer}  {dataset_id:<26}");
-        let mp = mp.clone();
+        let (mp, copies) = (mp.clone(), copies.clone());
         tasks.push(tokio::spawn(async move {
             let t0 = Instant::now();
-            let req = TransferRequest {
+            let req = AgreementTransferRequest {
                 request_id: format!("demo-run{run}-{dataset_id}"),
-                provider: provider_id,
                 dataset_id: view.dataset_id.clone(),
                 sha256: view.sha256.clone(),
-                purpose: "demo: customs and trade statistics exchange".into(),
+                onward_to: None,
                 recipient_kind: None,
             };
-            let t = cc.request_transfer(&req).await?;
+            let t = cc.request_under_agreement(&agreement, &req).await?;
             let decided = decision_line(&t);
             // Asking again with the same request id returns the first answer.
-            let again = cc.request_transfer(&req).await?;
+            let again = cc.request_under_agreement(&agreement, &req).await?;
             anyhow::ensure!(again.id == t.id, "a repeated request created a second transfer");
-            pb.set_message(format!("{label}: reviewed on the provider's node, awaiting approval"));
-            pc.decide(&t.id, &DecisionRequest { request_id: format!("demo-approve-{}", t.id), approve: true, reason: None, grounds: None }).await?;
-            pb.set_message(format!("{label}: approved; encrypting and delivering"));
-            cc.wait_final(&t.id, Duration::from_secs(30)).await?;
+            pb.set_message(format!("{label}: approved by the agreement; marking, encrypting and delivering"));
+            let done = cc.wait_final(&t.id, Duration::from_secs(30)).await?;
+            anyhow::ensure!(done.status == "delivered", "transfer {}: {}", done.status, done.reason.unwrap_or_default());
             let mut out = Vec::new();
             let got = cc.fetch_delivery(&t.id, &key, &mut out, |_, _| {}).await?;
-            anyhow::ensure!(out == payload, "decrypted bytes differ from the published dataset");
+            // The copy is marked for its recipient: a few low-order digits changed, perhaps
+            // keyed canary rows added, never a row lost.
+            anyhow::ensure!(
+                out.split(|b| *b == b'\n').count() >= payload.split(|b| *b == b'\n').count(),
+                "the delivered copy lost rows of the published dataset"
+            );
             let pv = pc.wait_final(&t.id, Duration::from_secs(30)).await?;
             anyhow::ensure!(pv.receipt.is_some(), "provider holds no receipt");
+            copies.lock().expect("not poisoned").insert(dataset_id, (t.id.clone(), out));
             pb.finish_and_clear();
             // Printed through the progress display so the line stays when bars redraw, and
             // also appears when the output is not a terminal (bars are hidden then).
@@ -289,6 +306,60 @@ async fn run_async(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     if denied.status != "denied" {
         failures += 1;
+    }
+
+    // A broken term: the agreement bans onward transfers, CN declares one to IR.
+    let (view, _) = &datasets["kz-grain-exports"];
+    let t = orgs["CN"]
+        .client
+        .request_under_agreement(
+            &agreements["kz-grain-exports"],
+            &AgreementTransferRequest {
+                request_id: format!("demo-run{run}-onward"),
+                dataset_id: view.dataset_id.clone(),
+                sha256: view.sha256.clone(),
+                onward_to: Some("IR".into()),
+                recipient_kind: None,
+            },
+        )
+        .await?;
+    println!(
+        "  KZ -> CN  kz-grain-exports, onward to IR: {} ({})",
+        t.status,
+        t.reason.clone().unwrap_or_default()
+    );
+    if t.status != "denied" {
+        failures += 1;
+    }
+
+    // Leak tracing: a tenth of CN's copy turns up elsewhere, rows reversed, as JSON Lines.
+    let copies = copies.lock().expect("not poisoned").clone();
+    if let Some((transfer_id, copy)) = copies.get(&"kz-grain-exports") {
+        let leaked = leaked_sample(copy)?;
+        let report = fed.node("KZ").operator()?.trace(leaked.clone()).await?;
+        println!(
+            "\nLeak tracing on the KZ node: a file of {} rows (every tenth row of a delivered copy, reordered, re-saved as JSON Lines) tested against {} delivered copies:",
+            report.rows_examined, report.candidates_considered
+        );
+        match &report.verdict {
+            silkgate_mark::Verdict::Match {
+                transfer_id: found,
+                recipient,
+                false_attribution_log10,
+                ..
+            } => {
+                println!(
+                    "  MATCH: transfer {found}, delivered to {recipient}; chance of a wrong attribution below 1e{false_attribution_log10:.1}"
+                );
+                if found != transfer_id {
+                    failures += 1;
+                }
+            }
+            _ => {
+                println!("  no match");
+                failures += 1;
+            }
+        }
     }
 
     let kz_events = fed.node("KZ").operator()?.events(0, 1000).await?;
@@ -388,4 +459,96 @@ fn decision_line(t: &silkgate_node::api_types::TransferView) -> String {
             cites.join("; ")
         }
     )
+}
+
+/// Sets up an active agreement from the trade template between the scenario's pair: the
+/// consumer proposes (columns of the sample data, marking of two numeric columns, a year's
+/// validity), the provider accepts, each authority the rule packs name approves.
+async fn agree(
+    fed: &LocalFederation,
+    orgs: &std::collections::BTreeMap<&str, DemoOrg>,
+    provider: &str,
+    consumer: &str,
+    run: u64,
+) -> anyhow::Result<String> {
+    let template = templates()
+        .get(&("trade".to_owned(), 1))
+        .context("the trade template is built in")?;
+    let mut terms = serde_json::to_value(&template.terms)?;
+    terms["columns"] = serde_json::json!([
+        "declaration_id",
+        "hs_code",
+        "origin",
+        "destination",
+        "value_usd",
+        "weight_kg"
+    ]);
+    terms["categories"] = serde_json::json!(["non-personal"]);
+    terms["deidentification"] = serde_json::json!([]);
+    terms["marking"]["columns"] = serde_json::json!([
+        { "column": "value_usd", "decimals": 0, "max_change_units": 9 },
+        { "column": "weight_kg", "decimals": 0, "max_change_units": 9 },
+    ]);
+    let day = |offset: i64| {
+        silkgate_model::Date::from_unix_seconds(silkgate_store::now_unix() + offset * 86_400)
+            .to_string()
+    };
+    terms["validity"] = serde_json::json!({ "not_before": day(-1), "not_after": day(365) });
+    let a = orgs[consumer]
+        .client
+        .propose_agreement(&ProposeAgreementRequest {
+            request_id: format!("demo-run{run}-agreement-{provider}-{consumer}"),
+            template_id: "trade".into(),
+            template_version: 1,
+            counterparty: orgs[provider].creds.credentials.organisation.id.clone(),
+            role: "consumer".into(),
+            terms: Some(terms),
+        })
+        .await?;
+    let mut signed = orgs[provider]
+        .client
+        .agreement_action(&a.id, "accept", &format!("demo-accept-{}", a.id), None)
+        .await?;
+    for state in &a.approvals_required {
+        signed = fed
+            .node(state)
+            .operator()?
+            .agreement_action(
+                &a.id,
+                "approval",
+                &format!("demo-approval-{}-{state}", a.id),
+                Some("standard_contract"),
+            )
+            .await?;
+    }
+    anyhow::ensure!(
+        signed.status == "active",
+        "agreement {} is {}",
+        a.id,
+        signed.status
+    );
+    Ok(a.id)
+}
+
+/// Every tenth row of a delivered CSV copy, last first, as JSON Lines: what a leak might look
+/// like after someone re-saved part of it.
+fn leaked_sample(copy: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let table = silkgate_mark::Table::from_bytes(copy)?;
+    let mut out = String::new();
+    for row in table.rows.iter().step_by(10).rev() {
+        let obj: serde_json::Map<String, serde_json::Value> = table
+            .columns
+            .iter()
+            .zip(row)
+            .map(|(c, v)| {
+                (
+                    c.clone(),
+                    serde_json::Value::String(v.as_text().unwrap_or_default().to_owned()),
+                )
+            })
+            .collect();
+        out.push_str(&serde_json::Value::Object(obj).to_string());
+        out.push('\n');
+    }
+    Ok(out.into_bytes())
 }
