@@ -50,6 +50,7 @@ pub fn router(state: NodeState) -> Router {
         .route("/portal/sign-out", post(pages::sign_out))
         .route("/portal/catalogue", get(pages::catalogue))
         .route("/portal/datasets", get(pages::datasets))
+        .route("/portal/agreements", get(pages::agreements))
         .route("/portal/transfers", get(pages::transfers))
         .route("/portal/transfers/{id}", get(pages::transfer))
         .route("/portal/deliveries", get(pages::deliveries))

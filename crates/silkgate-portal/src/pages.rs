@@ -1338,3 +1338,92 @@ pub async fn change_role(
         Err(e) => Err(ctx.internal(e)),
     }
 }
+
+// ---------------------------------------------------------------- agreements
+
+/// An agreement as listed.
+#[derive(Debug, Clone)]
+pub struct AgreementRow {
+    /// Agreement id.
+    pub id: String,
+    /// Providing organisation.
+    pub provider: String,
+    /// Its state code.
+    pub provider_state: String,
+    /// Receiving organisation.
+    pub consumer: String,
+    /// Its state code.
+    pub consumer_state: String,
+    /// Status word.
+    pub status: &'static str,
+    /// Revision of the document.
+    pub revision: u32,
+    /// Last change, Unix seconds.
+    pub updated_at: i64,
+}
+
+fn agreement_status_word(s: silkgate_model::agreement::AgreementStatus) -> &'static str {
+    use silkgate_model::agreement::AgreementStatus as S;
+    match s {
+        S::Proposed => "proposed",
+        S::Signed => "signed",
+        S::Active => "active",
+        S::Suspended => "suspended",
+        S::Expired => "expired",
+        S::Terminated => "terminated",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "agreements.html")]
+struct AgreementsPage {
+    ctx: Ctx,
+    rows: Vec<AgreementRow>,
+}
+
+/// `GET /portal/agreements`: the organisation's agreements; for a regulator, every agreement
+/// of an organisation of this state. Proposing, countering, signing and suspending go through
+/// the API today (`/api/v1/agreements`).
+pub async fn agreements(State(node): State<NodeState>, ctx: Ctx) -> Result<Response, Fail> {
+    let user = ctx.require(&[
+        PortalRole::OrgMember,
+        PortalRole::OrgAdmin,
+        PortalRole::Regulator,
+    ])?;
+    let orgs: Vec<OrgId> = match &user.account.org_id {
+        Some(org) if user.account.role.is_organisation() => vec![org.clone()],
+        _ => node
+            .store()
+            .organisations()
+            .await
+            .map_err(|e| ctx.internal(e))?
+            .into_iter()
+            .map(|o| o.id)
+            .collect(),
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut rows = Vec::new();
+    for org in orgs {
+        for r in node
+            .store()
+            .agreements_of(&org)
+            .await
+            .map_err(|e| ctx.internal(e))?
+        {
+            if seen.insert(r.id.clone()) {
+                rows.push(AgreementRow {
+                    provider_state: r.provider.state().to_string(),
+                    consumer_state: r.consumer.state().to_string(),
+                    provider: r.provider.to_string(),
+                    consumer: r.consumer.to_string(),
+                    status: agreement_status_word(r.status),
+                    revision: r.revision,
+                    updated_at: r.updated_at,
+                    id: r.id,
+                });
+            }
+        }
+    }
+    rows.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
+    Ok(html(&AgreementsPage { ctx, rows }))
+}

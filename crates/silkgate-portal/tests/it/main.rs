@@ -1,5 +1,6 @@
 //! Portal integration tests over a real two-node federation (one binary, modules inside).
 
+mod browser;
 mod world;
 
 use axum::http::StatusCode;
@@ -15,6 +16,15 @@ const ORG: &[PortalRole] = &[PortalRole::OrgMember, PortalRole::OrgAdmin];
 fn pages(w: &World) -> Vec<(&'static [PortalRole], String, Vec<String>)> {
     vec![
         (&PortalRole::ALL, "/portal/".into(), vec![]),
+        (
+            &[
+                PortalRole::OrgMember,
+                PortalRole::OrgAdmin,
+                PortalRole::Regulator,
+            ],
+            "/portal/agreements".into(),
+            vec![],
+        ),
         (
             ORG,
             "/portal/catalogue".into(),
@@ -211,6 +221,11 @@ async fn every_route_answers_each_role_as_the_table_says() {
         ("GET", "/portal/catalogue".into(), org),
         ("GET", "/portal/datasets".into(), org),
         ("GET", "/portal/transfers".into(), org),
+        (
+            "GET",
+            "/portal/agreements".into(),
+            [303, 200, 200, 200, 403],
+        ),
         ("GET", format!("/portal/transfers/{}", w.outbound_id), org),
         (
             "GET",
