@@ -722,6 +722,7 @@ impl FlowQuery {
             partner,
             sector,
             status,
+            bucket_seconds: None,
         })
     }
 
@@ -833,7 +834,14 @@ pub async fn supervision(
 ) -> Result<Response, Fail> {
     ctx.require(REGULATOR)?;
     let now = now_unix();
-    let filter = q.filter(&ctx, now)?;
+    // Over time: days for up to 90 days, else weeks, so the chart has at most ~60 columns
+    // and the database groups into that many buckets.
+    let days = q.days.unwrap_or(365);
+    let bucket = if days <= 90 { 86_400 } else { 7 * 86_400 };
+    let filter = FlowFilter {
+        bucket_seconds: Some(bucket),
+        ..q.filter(&ctx, now)?
+    };
     let counts = node
         .store()
         .flow_counts(ctx.state, &filter)
@@ -847,9 +855,6 @@ pub async fn supervision(
         |c| c.direction.clone(),
         |d| ctx.tr.word("direction", d),
     );
-    // Over time: days for up to 90 days, else weeks, so the chart has at most ~60 columns.
-    let days = q.days.unwrap_or(365);
-    let bucket = if days <= 90 { 86_400 } else { 7 * 86_400 };
     let start = (filter.since.unwrap_or(now) / bucket) * bucket;
     let n = ((now - start) / bucket + 1) as usize;
     let mut columns: Vec<(String, Vec<i64>)> = (0..n)

@@ -121,6 +121,10 @@ pub struct FlowFilter {
     pub sector: Option<String>,
     /// Only flows in this status (stable word).
     pub status: Option<String>,
+    /// Width of the time buckets of [`Store::flow_counts`], in seconds (default one day):
+    /// a year's dashboard groups by week, so the database returns thousands of rows rather
+    /// than tens of thousands.
+    pub bucket_seconds: Option<i64>,
 }
 
 /// A count of flows touching the supervising state, for one combination of dimensions.
@@ -134,7 +138,8 @@ pub struct FlowCount {
     pub sector: String,
     /// Transfer status (stable word).
     pub status: String,
-    /// Day of the request, Unix seconds at 00:00 UTC.
+    /// Start of the request's time bucket ([`FlowFilter::bucket_seconds`], by default the
+    /// day), Unix seconds.
     pub day: i64,
     /// How many flows.
     pub count: i64,
@@ -308,11 +313,12 @@ impl Store {
             "SELECT CASE WHEN substr(t.provider, 1, 2) = $1 AND substr(t.consumer, 1, 2) = $1 THEN 'domestic' \
                          WHEN substr(t.provider, 1, 2) = $1 THEN 'outbound' ELSE 'inbound' END AS direction, \
                     CASE WHEN substr(t.provider, 1, 2) = $1 THEN substr(t.consumer, 1, 2) ELSE substr(t.provider, 1, 2) END AS partner, \
-                    COALESCE(o.sector, 'other') AS sector, t.status, (t.requested_at / 86400) * 86400 AS day, COUNT(*) \
+                    COALESCE(o.sector, 'other') AS sector, t.status, (t.requested_at / $7) * $7 AS day, COUNT(*) \
              {FLOW_FROM} WHERE {FLOW_WHERE} GROUP BY 1, 2, 3, 4, 5 ORDER BY 5, 1, 2, 3, 4"
         );
         let rows: Vec<(String, String, String, String, i64, i64)> =
             bind_filter(sqlx::query_as(sqlx::AssertSqlSafe(sql)), state, filter)
+                .bind(filter.bucket_seconds.unwrap_or(86_400).max(1))
                 .fetch_all(self.pool())
                 .await?;
         Ok(rows
