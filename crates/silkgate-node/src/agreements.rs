@@ -1851,6 +1851,137 @@ pub async fn retention(state: NodeState) {
     }
 }
 
+/// Rule word of the onward-transfer duty, in events and usage reports.
+pub const ONWARD_REFUSED: &str = "onward-refused";
+
+/// A delivery this node received under an agreement whose onward-transfer term a new request
+/// would break.
+#[derive(Debug, Clone)]
+pub struct OnwardBreach {
+    /// The transfer that brought the data here.
+    pub delivery: silkgate_store::TransferRecord,
+    /// Its agreement.
+    pub agreement_id: String,
+    /// The state the new request would send the data to.
+    pub to: StateCode,
+    /// What the term allows.
+    pub reason: String,
+}
+
+/// On the consumer's node, as a provider: whether the dataset version a request asks for is
+/// (byte for byte) a copy this node received under an agreement whose onward-transfer term
+/// bans the requesting state. Checked on the delivered bytes' hash, as the manifest names it.
+///
+/// # Errors
+/// Storage errors.
+pub async fn onward_breach(
+    state: &NodeState,
+    request: &silkgate_model::Transfer,
+) -> Result<Option<OnwardBreach>, ApiError> {
+    let to = request.consumer_state();
+    for r in state
+        .store()
+        .transfers_in_status(
+            silkgate_store::TransferRole::Consumer,
+            silkgate_model::TransferStatus::Delivered,
+        )
+        .await?
+    {
+        let Some(manifest) = &r.manifest else {
+            continue;
+        };
+        if manifest.document.payload_sha256 != request.sha256 {
+            continue;
+        }
+        let Some(agreement_id) = r
+            .report
+            .as_ref()
+            .and_then(|v| v.pointer("/decision/agreement/id"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        let Some(rec) = state.store().agreement(&agreement_id).await? else {
+            continue;
+        };
+        let reason = match &rec.state.document().terms.onward_transfer {
+            silkgate_model::agreement::OnwardTransfer::Banned => {
+                "onward transfers are banned".to_owned()
+            }
+            silkgate_model::agreement::OnwardTransfer::AllowedTo { states } => {
+                if states.contains(&to) {
+                    continue;
+                }
+                format!(
+                    "onward transfers only to {}",
+                    states
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+            // A rule this node does not know: refuse rather than pass the data on.
+            _ => "the agreement's onward-transfer rule is not known to this node".to_owned(),
+        };
+        return Ok(Some(OnwardBreach {
+            delivery: r,
+            agreement_id,
+            to,
+            reason,
+        }));
+    }
+    Ok(None)
+}
+
+/// The denial of a request that would pass data on against the agreement it came under.
+pub fn onward_decision(
+    report: &ContentReport,
+    facts: Option<Facts>,
+    found: &OnwardBreach,
+) -> TransferDecision {
+    let breach = TermBreach {
+        term: silkgate_model::agreement::Term::OnwardTransfer,
+        reason: format!(
+            "this data came to {} under agreement {}: {} (requested to {})",
+            found.delivery.transfer.consumer, found.agreement_id, found.reason, found.to
+        ),
+    };
+    let mut d = breach_decision(report, facts, &breach);
+    d.agreement = Some(AgreementUse {
+        id: found.agreement_id.clone(),
+        revision: 0,
+        grounds: Vec::new(),
+        breach: Some(breach),
+    });
+    d
+}
+
+/// Tells the node that provided the data that this node refused to pass it on.
+pub async fn report_onward_refusal(state: &NodeState, found: OnwardBreach, refused: &str) {
+    let report = UsageReportV1 {
+        transfer_id: found.delivery.transfer.id.clone(),
+        agreement_id: found.agreement_id,
+        duty: ONWARD_REFUSED.into(),
+        at: now_unix(),
+    };
+    let Some(peer) = state
+        .trust_list()
+        .document
+        .node_for_state(found.delivery.transfer.provider_state())
+        .cloned()
+    else {
+        return;
+    };
+    if let Err(e) =
+        crate::federation::post_signed::<_, Value>(state, &peer, "/federation/v1/usage", report)
+            .await
+    {
+        tracing::warn!(transfer = %found.delivery.transfer.id, refused, error = %e, "could not report an onward refusal to the provider's node");
+    }
+}
+
 /// `POST /federation/v1/usage`: the consumer's node reports a usage duty it carried out on a
 /// delivery of this node's. Recorded once as an event about the transfer.
 pub async fn receive_usage(
@@ -1860,12 +1991,16 @@ pub async fn receive_usage(
 ) -> Result<Json<Value>, ApiError> {
     let node = crate::federation::verify_peer_message(&state, conn.0.as_ref(), &msg)?;
     let r = &msg.document;
-    if r.duty != RETENTION_DELETED {
-        return Err(ApiError::bad(
-            "duty",
-            format!("expected '{RETENTION_DELETED}'"),
-        ));
-    }
+    let kind = match r.duty.as_str() {
+        RETENTION_DELETED => "transfer.retention-deleted",
+        ONWARD_REFUSED => "transfer.onward-refused",
+        _ => {
+            return Err(ApiError::bad(
+                "duty",
+                format!("expected '{RETENTION_DELETED}' or '{ONWARD_REFUSED}'"),
+            ));
+        }
+    };
     let record = state
         .store()
         .transfer(&r.transfer_id, silkgate_store::TransferRole::Provider)
@@ -1887,7 +2022,6 @@ pub async fn receive_usage(
             "the transfer did not run under this agreement",
         ));
     }
-    let kind = "transfer.retention-deleted";
     let seen = state
         .store()
         .events_about(&r.transfer_id)

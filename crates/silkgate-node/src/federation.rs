@@ -215,6 +215,15 @@ pub async fn receive_transfer(
         .await
         .map_err(ApiError::internal)?,
     };
+    // The data may have come to this node under an agreement that bans passing it on.
+    let onward = if decision.is_deny() {
+        None
+    } else {
+        crate::agreements::onward_breach(&state, &received.transfer).await?
+    };
+    if let Some(found) = &onward {
+        decision = crate::agreements::onward_decision(&report, decision.facts.clone(), found);
+    }
     let mut t = received.transfer.clone();
     // Under an active agreement whose terms the request keeps, with no obligation of the rule
     // packs left open, the signed agreement is the provider's approval: no manual step.
@@ -289,6 +298,9 @@ pub async fn receive_transfer(
     tx.commit().await?;
     if approved_by_agreement {
         state.wake_worker();
+    }
+    if let Some(found) = onward {
+        crate::agreements::report_onward_refusal(&state, found, &t.id).await;
     }
     if decision.is_deny() {
         let pair = format!("{}->{}", t.provider_state(), t.consumer_state());

@@ -751,3 +751,73 @@ async fn an_agreement_past_its_validity_expires_and_refuses_transfers() {
     later.shutdown();
     drop(_dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consumers_node_refuses_to_pass_data_on_against_the_agreement_and_reports_it() {
+    let fed = federation(&["CN", "KZ", "RU"]).await;
+    let cn = org(&fed, "CN", "Exporter").await;
+    let kz = org(&fed, "KZ", "Importer").await;
+    let ru = org(&fed, "RU", "Third party").await;
+
+    // KZ receives CN's data under an agreement that bans onward transfers.
+    let a = propose(&kz, &cn, "ag-onward", terms(100_000, 30)).await;
+    cn.client
+        .agreement_action(&a.id, "accept", "acc-onward", None)
+        .await
+        .unwrap();
+    let act = fed
+        .fed
+        .node("CN")
+        .operator()
+        .unwrap()
+        .agreement_action(&a.id, "approval", "ap-onward", Some("standard_contract"))
+        .await
+        .unwrap();
+    assert_eq!(act.status, "active");
+    let (trade, _) = publish(&cn, "trade", "Trade", Visibility::Federation).await;
+    let t = under(&kz, &a.id, &trade, "t-onward", None).await.unwrap();
+    let done = kz
+        .client
+        .wait_final(&t.id, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(done.status, "delivered", "{done:?}");
+    cn.client
+        .wait_final(&t.id, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let mut copy = Vec::new();
+    kz.client
+        .fetch_delivery(&t.id, &kz.creds.hpke_private_key, &mut copy, |_, _| {})
+        .await
+        .unwrap();
+
+    // KZ's organisation offers the copy as its own dataset; RU asks for it.
+    let resale = publish_csv(&kz, "resale", &TRADE_COLUMNS, copy).await;
+    let t2 = ru
+        .client
+        .request_transfer(&silkgate_node::api_types::TransferRequest {
+            request_id: "resale-1".into(),
+            provider: kz.id(),
+            dataset_id: resale.dataset_id.clone(),
+            sha256: resale.sha256.clone(),
+            purpose: "resale".into(),
+            recipient_kind: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(t2.status, "denied", "{t2:?}");
+    let reason = t2.reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("agreement.onward_transfer") && reason.contains(&a.id),
+        "{reason}"
+    );
+    // The provider's node learns of the refusal, as an event about its delivery.
+    let events = cn.client.transfer_events(&t.id).await.unwrap();
+    let refused = events
+        .iter()
+        .find(|e| e.kind == "transfer.onward-refused")
+        .unwrap_or_else(|| panic!("{events:?}"));
+    assert_eq!(refused.detail["agreement_id"], a.id.as_str());
+    fed.fed.shutdown();
+}
