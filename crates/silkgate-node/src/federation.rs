@@ -337,9 +337,7 @@ pub async fn receive_delivery(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Json<Signed<DeliveryReceipt>>, ApiError> {
-    let record = state
-        .store()
-        .transfer(&id, TransferRole::Consumer)
+    let record = consumer_record(&state, &id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("transfer {id}")))?;
     if record.transfer.status.is_final() && record.receipt.is_none() {
@@ -369,6 +367,25 @@ pub async fn receive_delivery(
             blobs.delete(&staged.key).await?;
             Err(e)
         }
+    }
+}
+
+/// This node's record of a transfer it requested. Under an agreement the provider's node
+/// approves at once and may start delivering while this node is still committing the answer
+/// to its request, so a missing record is awaited briefly before the delivery is refused.
+async fn consumer_record(
+    state: &NodeState,
+    id: &str,
+) -> Result<Option<silkgate_store::TransferRecord>, ApiError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        if let Some(r) = state.store().transfer(id, TransferRole::Consumer).await? {
+            return Ok(Some(r));
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
 
