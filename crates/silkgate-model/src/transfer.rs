@@ -121,6 +121,14 @@ pub struct DeliveryManifest {
     pub provider_node: String,
     /// Time of delivery, Unix seconds.
     pub delivered_at: i64,
+    /// The agreement the copy was delivered under, when there is one: the provenance a
+    /// recipient shows for the copy it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement_id: Option<String>,
+    /// Index in the provider node's transparency log of the entry that approved this delivery,
+    /// so anyone holding the copy can ask for its inclusion proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_log_index: Option<u64>,
 }
 
 impl Document for DeliveryManifest {

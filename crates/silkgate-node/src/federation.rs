@@ -485,6 +485,17 @@ fn check_delivery(
             "names other parties or another dataset version than the request",
         ));
     }
+    let requested_under = record
+        .report
+        .as_ref()
+        .and_then(|v| v.pointer("/decision/agreement/id"))
+        .and_then(serde_json::Value::as_str);
+    if m.agreement_id.is_some() && m.agreement_id.as_deref() != requested_under {
+        return Err(bad_delivery(
+            "manifest.agreement_id",
+            "names another agreement than the one the request was decided under",
+        ));
+    }
     if let (Some(first), Some(receipt)) = (&record.manifest, &record.receipt) {
         if first != &manifest {
             return Err(ApiError::Conflict {

@@ -827,6 +827,40 @@ async fn encrypt_to(
     })
 }
 
+/// Where a delivered copy comes from, beyond the transfer: the agreement and the log entry of
+/// the approval.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// The agreement the transfer runs under.
+    pub agreement_id: Option<String>,
+    /// Log index of the approval's entry (entry `i` is event `seq = i + 1`).
+    pub approval_log_index: Option<u64>,
+}
+
+/// The provenance of a transfer about to be sealed: its agreement (from the decision) and the
+/// log index of its latest `transfer.approved` event.
+///
+/// # Errors
+/// Storage errors.
+pub async fn provenance(
+    state: &NodeState,
+    transfer: &Transfer,
+    decision: &TransferDecision,
+) -> Result<Provenance, PipelineError> {
+    let approval = state
+        .store()
+        .events_about(&transfer.id)
+        .await?
+        .into_iter()
+        .filter(|e| e.kind == "transfer.approved")
+        .map(|e| e.seq)
+        .max();
+    Ok(Provenance {
+        agreement_id: decision.agreement.as_ref().map(|a| a.id.clone()),
+        approval_log_index: approval.and_then(|seq| u64::try_from(seq - 1).ok()),
+    })
+}
+
 /// Builds and signs the delivery manifest.
 ///
 /// # Errors
@@ -836,6 +870,7 @@ pub fn sign_manifest(
     transfer: &Transfer,
     payload: &PreparedPayload,
     encrypted: &EncryptedPayload,
+    provenance: Provenance,
 ) -> Result<Signed<DeliveryManifest>, PipelineError> {
     let manifest = DeliveryManifest {
         transfer_id: transfer.id.clone(),
@@ -852,6 +887,8 @@ pub fn sign_manifest(
         consumer: transfer.consumer.clone(),
         provider_node: state.node_id().to_owned(),
         delivered_at: now_unix(),
+        agreement_id: provenance.agreement_id,
+        approval_log_index: provenance.approval_log_index,
     };
     Signed::sign(manifest, state.node_id(), &state.identity().signing_key)
         .map_err(|e| PipelineError::Document(e.to_string()))
@@ -1250,7 +1287,8 @@ pub async fn run_delivery(state: &NodeState, record: TransferRecord) -> Result<(
                 Some(&delivery),
             )
             .await?;
-            let manifest = sign_manifest(state, transfer, &payload, &encrypted)?;
+            let provenance = provenance(state, transfer, &decision).await?;
+            let manifest = sign_manifest(state, transfer, &payload, &encrypted, provenance)?;
             tracing::info!(transfer = %transfer.id, bytes = encrypted.size, ms = started.elapsed().as_millis() as u64, "sealed");
             if payload.blob_key != source_key {
                 // The de-identified copy is sealed; the ciphertext is what gets sent.

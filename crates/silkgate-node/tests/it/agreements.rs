@@ -298,6 +298,11 @@ async fn agreement_lifecycle_transfers_and_denials_across_three_nodes() {
     let p = cn.client.transfer(&t.id).await.unwrap();
     let dec = p.decision.clone().unwrap();
     assert_eq!(dec["agreement"]["id"], id.as_str(), "{dec}");
+    // The copy's provenance names the agreement and the log entry that approved it.
+    let held = kz.client.transfer(&t.id).await.unwrap();
+    let manifest = &held.manifest.clone().unwrap()["document"];
+    assert_eq!(manifest["agreement_id"], id.as_str(), "{manifest}");
+    assert!(manifest["approval_log_index"].is_u64(), "{manifest}");
     assert_eq!(
         dec["agreement"]["grounds"],
         json!(["standard_contract"]),

@@ -333,6 +333,8 @@ async fn tampered_payload_or_manifest_is_rejected_by_the_receiving_node() {
         consumer: cn.id().parse().unwrap(),
         provider_node: "node-kz".into(),
         delivered_at: 1,
+        agreement_id: None,
+        approval_log_index: None,
     };
     let signed = Signed::sign(manifest.clone(), "node-kz", &kz_id.signing_key).unwrap();
     let url = format!(
