@@ -6,7 +6,9 @@
 //!    next to a plain `curl` download of the same number of bytes over TLS from the same
 //!    machine, and the peak resident memory (VmHWM) of both node processes;
 //! 2. small-transfer latency: request to receipt for a 10 KiB payload with automated
-//!    approval, p50 and p99 over 1,000 transfers.
+//!    approval, p50 and p99 over 1,000 transfers;
+//! 3. the same under an agreement with every step on (terms, review, rule packs,
+//!    de-identification, marking, encryption, log, receipt).
 //!
 //! `SILKGATE_BENCH_GIB` changes the large payload size (default 1), `SILKGATE_BENCH_SMALL_N`
 //! the number of small transfers (default 1000).
@@ -331,4 +333,94 @@ async fn main() {
         peak_rss_mib(kz_proc.0.id()),
         peak_rss_mib(cn_proc.0.id())
     );
+
+    // 3. The same transfers under an agreement with every step on: terms checked, content
+    // review, rule packs, de-identification (a pseudonymised column), marking, encryption,
+    // log, receipt; no manual step.
+    let agreement = agree(&kz, &cn, &provider_id).await;
+    let mut lat = Vec::with_capacity(small_n);
+    let all = Instant::now();
+    for i in 0..small_n {
+        let t0 = Instant::now();
+        let t = cn
+            .request_under_agreement(
+                &agreement,
+                &silkgate_node::agreements::AgreementTransferRequest {
+                    request_id: format!("agreed-{i}"),
+                    dataset_id: d.dataset_id.clone(),
+                    sha256: d.sha256.clone(),
+                    onward_to: None,
+                    recipient_kind: None,
+                },
+            )
+            .await
+            .unwrap();
+        wait_delivered(&cn, &t.id).await;
+        lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+        if i == 0 {
+            let met = kz.transfer(&t.id).await.unwrap().decision.unwrap()["met"].clone();
+            println!("under an agreement, obligations met on the first transfer: {met}");
+        }
+    }
+    let total = all.elapsed().as_secs_f64();
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "small transfers under an agreement, all steps on: {} x {} bytes, request to receipt",
+        small_n,
+        small.len()
+    );
+    println!(
+        "  p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {:.0} transfers/s sequential",
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        lat[lat.len() - 1],
+        small_n as f64 / total
+    );
+}
+
+/// An active agreement from the trade template: the consumer proposes with the benchmark
+/// data's columns, a pseudonymised column and two marked ones; the provider accepts.
+async fn agree(provider: &OrgClient, consumer: &OrgClient, provider_id: &str) -> String {
+    let template = silkgate_node::agreements::templates()
+        .get(&("trade".to_owned(), 1))
+        .unwrap();
+    let mut terms = serde_json::to_value(&template.terms).unwrap();
+    terms["columns"] = serde_json::json!([
+        "declaration_id",
+        "hs_code",
+        "origin",
+        "destination",
+        "value_usd",
+        "weight_kg"
+    ]);
+    terms["categories"] = serde_json::json!(["non-personal"]);
+    terms["max_subjects_per_year"] = serde_json::json!(1_000_000_000u64);
+    terms["deidentification"] =
+        serde_json::json!([{ "column": "declaration_id", "method": "pseudonymise" }]);
+    terms["marking"]["columns"] = serde_json::json!([
+        { "column": "value_usd", "decimals": 0, "max_change_units": 9 },
+        { "column": "weight_kg", "decimals": 0, "max_change_units": 9 },
+    ]);
+    let day = |offset: i64| {
+        silkgate_model::Date::from_unix_seconds(silkgate_store::now_unix() + offset * 86_400)
+            .to_string()
+    };
+    terms["validity"] = serde_json::json!({ "not_before": day(-1), "not_after": day(365) });
+    let a = consumer
+        .propose_agreement(&silkgate_node::agreements::ProposeAgreementRequest {
+            request_id: "bench-agreement".into(),
+            template_id: "trade".into(),
+            template_version: 1,
+            counterparty: provider_id.to_owned(),
+            role: "consumer".into(),
+            terms: Some(terms),
+        })
+        .await
+        .unwrap();
+    let signed = provider
+        .agreement_action(&a.id, "accept", "bench-accept", None)
+        .await
+        .unwrap();
+    assert_eq!(signed.status, "active", "{signed:?}");
+    a.id
 }
