@@ -21,7 +21,7 @@ use silkgate_node::local::LocalFederation;
 use silkgate_node::tls;
 use silkgate_node::wire::AgreementMessageV1;
 
-use crate::harness::{Fed, Org, federation, org, publish};
+use crate::harness::{Fed, Org, federation, org, people_csv, publish};
 
 const TRADE_COLUMNS: [&str; 6] = [
     "declaration_id",
@@ -55,30 +55,6 @@ fn terms(cap: u64, not_after_days: i64) -> Value {
     ]);
     v["validity"] = json!({ "not_before": day(-1), "not_after": day(not_after_days) });
     v
-}
-
-fn people_csv(rows: usize) -> Vec<u8> {
-    let first = ["Иван", "Пётр", "Алексей", "Сергей", "Дмитрий", "Андрей"];
-    let last = [
-        "Иванов",
-        "Петров",
-        "Сидоров",
-        "Смирнов",
-        "Кузнецов",
-        "Попов",
-    ];
-    let mut out = String::from("ФИО,Телефон,Сумма\n");
-    for i in 0..rows {
-        out.push_str(&format!(
-            "{} {} Иванович,+7 701 {:03} {:04},{}\n",
-            last[i % last.len()],
-            first[(i / last.len()) % first.len()],
-            100 + i % 900,
-            1000 + i,
-            100 + i
-        ));
-    }
-    out.into_bytes()
 }
 
 async fn publish_csv(
@@ -418,7 +394,7 @@ async fn agreement_lifecycle_transfers_and_denials_across_three_nodes() {
         .await;
     let b = acc.unwrap();
     assert_eq!(b.status, "active");
-    let people = publish_csv(&cn, "people", &PEOPLE_COLUMNS, people_csv(40)).await;
+    let people = publish_csv(&cn, "people", &PEOPLE_COLUMNS, people_csv(40, "")).await;
     let t1 = under(&kz, &b.id, &people, "p-1", None).await.unwrap();
     assert_ne!(t1.status, "denied", "{t1:?}");
     if t1.status == "awaiting-decision" {

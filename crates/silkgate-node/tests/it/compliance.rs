@@ -10,32 +10,7 @@ use silkgate_node::api_types::{ColumnView, DecisionRequest, PublishMetadata, Tra
 use silkgate_node::local::LocalFederation;
 use silkgate_scan::{Entity, ScanOptions, Transform};
 
-use crate::harness::{Fed, approve, org, publish, request};
-
-/// A CSV of synthetic people: a name and a phone number per row (never real persons).
-fn people_csv(rows: usize) -> Vec<u8> {
-    let first = ["Иван", "Пётр", "Алексей", "Сергей", "Дмитрий", "Андрей"];
-    let last = [
-        "Иванов",
-        "Петров",
-        "Сидоров",
-        "Смирнов",
-        "Кузнецов",
-        "Попов",
-    ];
-    let mut out = String::from("ФИО,Телефон,Сумма\n");
-    for i in 0..rows {
-        out.push_str(&format!(
-            "{} {} Иванович,+7 701 {:03} {:04},{}.50\n",
-            last[i % last.len()],
-            first[(i / last.len()) % first.len()],
-            100 + i % 900,
-            1000 + i,
-            100 + i
-        ));
-    }
-    out.into_bytes()
-}
+use crate::harness::{Fed, approve, org, people_csv, publish, request};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreign_authority_is_denied_with_reasons_visible_to_both_parties() {
@@ -49,7 +24,7 @@ async fn foreign_authority_is_denied_with_reasons_visible_to_both_parties() {
     };
     let cn = org(&fed, "CN", "Exporter").await;
     let kz = org(&fed, "KZ", "Court").await;
-    let people = people_csv(40);
+    let people = people_csv(40, ".50");
     let m = PublishMetadata {
         request_id: "pub-people".into(),
         dataset_id: "people".into(),
@@ -147,7 +122,7 @@ async fn conditional_transfer_met_deidentified_and_counted() {
     assert_eq!(done.status, "delivered");
 
     // Personal data: de-identification obligation; grounds attested at approval.
-    let people = people_csv(60);
+    let people = people_csv(60, ".50");
     let m = PublishMetadata {
         request_id: "pub-people".into(),
         dataset_id: "people".into(),

@@ -111,3 +111,29 @@ pub fn approve(request_id: &str) -> DecisionRequest {
         grounds: None,
     }
 }
+
+/// A CSV of synthetic people: a name, a phone number and an amount (with `cents` appended)
+/// per row; never real persons.
+pub fn people_csv(rows: usize, cents: &str) -> Vec<u8> {
+    let first = ["Иван", "Пётр", "Алексей", "Сергей", "Дмитрий", "Андрей"];
+    let last = [
+        "Иванов",
+        "Петров",
+        "Сидоров",
+        "Смирнов",
+        "Кузнецов",
+        "Попов",
+    ];
+    let mut out = String::from("ФИО,Телефон,Сумма\n");
+    for i in 0..rows {
+        out.push_str(&format!(
+            "{} {} Иванович,+7 701 {:03} {:04},{}{cents}\n",
+            last[i % last.len()],
+            first[(i / last.len()) % first.len()],
+            100 + i % 900,
+            1000 + i,
+            100 + i
+        ));
+    }
+    out.into_bytes()
+}
