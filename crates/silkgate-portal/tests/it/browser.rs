@@ -110,8 +110,18 @@ async fn sign_in(c: &Client, base: &str, login: &str, secret: &str, path: &str) 
         .click()
         .await
         .unwrap();
+    wait_for_path(c, path).await;
     let url = c.current_url().await.unwrap();
     assert_eq!(url.path(), path, "back where sign-in started");
+}
+
+/// Waits (up to 10 s) for the browser to reach `path`: a click returns before the next page
+/// has loaded.
+async fn wait_for_path(c: &Client, path: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while c.current_url().await.unwrap().path() != path && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn page(c: &Client) -> String {
@@ -171,6 +181,7 @@ async fn organisation_and_regulator_use_the_portal_in_chromium() {
     .click()
     .await
     .unwrap();
+    wait_for_path(&c, &format!("/portal/transfers/{}", w.inbound_id)).await;
     let html = page(&c).await;
     for kind in ["transfer.requested", "transfer.delivery-received"] {
         assert!(
@@ -194,12 +205,15 @@ async fn organisation_and_regulator_use_the_portal_in_chromium() {
             .click()
             .await
             .unwrap();
+        // The click does not wait for the next page: wait for the language to change.
+        let marker = format!("<html lang=\"{tag}\">");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !c.source().await.unwrap().contains(&marker) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         assert_eq!(c.current_url().await.unwrap().path(), "/portal/datasets");
         let html = page(&c).await;
-        assert!(
-            html.contains(&format!("<html lang=\"{tag}\">")) && html.contains(word),
-            "{tag}"
-        );
+        assert!(html.contains(&marker) && html.contains(word), "{tag}");
         shot(&c, &format!("datasets-{tag}")).await;
     }
     c.goto(&format!("{base}/portal/deliveries")).await.unwrap();
@@ -213,6 +227,14 @@ async fn organisation_and_regulator_use_the_portal_in_chromium() {
         .click()
         .await
         .unwrap();
+    // The click does not wait for the sign-out to complete: wait for its redirect away from
+    // the page it was made on.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while c.current_url().await.unwrap().path() == "/portal/deliveries"
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     c.goto(&format!("{base}/portal/transfers")).await.unwrap();
     assert!(
         c.current_url()
@@ -241,6 +263,13 @@ async fn organisation_and_regulator_use_the_portal_in_chromium() {
         .click()
         .await
         .unwrap();
+    // Let the switch's page load before leaving it, so its answer cannot land after the next.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !c.source().await.unwrap().contains("<html lang=\"en\">")
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     c.goto(&format!("{base}/portal/supervision/flows?status=denied"))
         .await
         .unwrap();
