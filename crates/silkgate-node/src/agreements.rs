@@ -46,7 +46,7 @@ use silkgate_scan::{Generalisation, Plan, Transform};
 use silkgate_store::{AgreementRecord, IdempotentAnswer, now_unix};
 use utoipa::ToSchema;
 
-use crate::api::{ApiJson, Conn};
+use crate::api::{ApiJson, Conn, fingerprint, replay};
 use crate::api_types::{EventView, MAX_LONG, MAX_SHORT, check_request_id, check_text};
 use crate::error::{ApiError, ErrorBody};
 use crate::node::{Caller, NodeState, parse_verifying_key};
@@ -151,16 +151,7 @@ fn set_ground(g: &mut Grounds, word: &str) {
 fn agreement_facts(sub: SubCommittee, provider: &OrgId, consumer: &OrgId, terms: &Terms) -> Facts {
     let categories: Vec<DataCategory> = terms.categories.iter().copied().collect();
     let has = |c: DataCategory| terms.categories.contains(&c);
-    let sensitive = [
-        DataCategory::Sensitive,
-        DataCategory::Biometric,
-        DataCategory::Genetic,
-        DataCategory::Health,
-        DataCategory::Financial,
-        DataCategory::Children,
-    ]
-    .into_iter()
-    .any(has);
+    let sensitive = pipeline::any_sensitive(&categories);
     let personal = categories.iter().any(|c| *c != DataCategory::NonPersonal);
     let subjects = if personal {
         terms.max_subjects_per_year
@@ -590,20 +581,6 @@ impl From<&AgreementState> for AgreementView {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers of the handlers
-
-fn fingerprint(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p.as_bytes());
-        h.update([0]);
-    }
-    hex::encode(h.finalize())
-}
-
-fn replay(answer: IdempotentAnswer) -> Response {
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
-    (status, Json(answer.body)).into_response()
-}
 
 /// The agreement id for a proposer's request id: a retry names the same agreement.
 pub fn agreement_id_for(proposer: &OrgId, request_id: &str) -> String {

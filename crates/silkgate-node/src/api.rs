@@ -87,7 +87,9 @@ async fn org_caller(
     }
 }
 
-fn fingerprint(parts: &[&str]) -> String {
+/// The identity of a request's content, to tell a retry (same id, same content) from a
+/// reuse of the id for something else.
+pub(crate) fn fingerprint(parts: &[&str]) -> String {
     let mut h = Sha256::new();
     for p in parts {
         h.update(p.as_bytes());
@@ -96,7 +98,8 @@ fn fingerprint(parts: &[&str]) -> String {
     hex::encode(h.finalize())
 }
 
-fn replay(answer: IdempotentAnswer) -> Response {
+/// The remembered answer to a retried request, as first given.
+pub(crate) fn replay(answer: IdempotentAnswer) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     (status, Json(answer.body)).into_response()
 }

@@ -217,16 +217,7 @@ pub fn facts_for(
         categories.push(DataCategory::NonPersonal);
     }
     let has = |c: DataCategory| categories.contains(&c);
-    let sensitive = [
-        DataCategory::Sensitive,
-        DataCategory::Biometric,
-        DataCategory::Genetic,
-        DataCategory::Health,
-        DataCategory::Financial,
-        DataCategory::Children,
-    ]
-    .into_iter()
-    .any(has);
+    let sensitive = any_sensitive(&categories);
     let personal = categories.iter().any(|c| *c != DataCategory::NonPersonal);
     let subjects = if personal { scan.subjects_estimate } else { 0 };
     Some(Facts {
@@ -251,6 +242,23 @@ pub fn facts_for(
         year_to_date,
         grounds,
         exemptions: Vec::new(),
+    })
+}
+
+/// Whether any of these categories is one the packs treat as sensitive (sensitive,
+/// biometric, genetic, health, financial, children): then every subject counts as sensitive,
+/// since a review cannot tell which persons the sensitive columns belong to.
+pub fn any_sensitive(categories: &[DataCategory]) -> bool {
+    categories.iter().any(|c| {
+        matches!(
+            c,
+            DataCategory::Sensitive
+                | DataCategory::Biometric
+                | DataCategory::Genetic
+                | DataCategory::Health
+                | DataCategory::Financial
+                | DataCategory::Children
+        )
     })
 }
 

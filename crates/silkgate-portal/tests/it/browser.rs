@@ -124,6 +124,14 @@ async fn wait_for_path(c: &Client, path: &str) {
     }
 }
 
+/// Waits (up to 10 s) for the current page to contain `marker`.
+async fn wait_for_source(c: &Client, marker: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !c.source().await.unwrap().contains(marker) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn page(c: &Client) -> String {
     let html = c.source().await.unwrap();
     assert!(
@@ -207,10 +215,7 @@ async fn organisation_and_regulator_use_the_portal_in_chromium() {
             .unwrap();
         // The click does not wait for the next page: wait for the language to change.
         let marker = format!("<html lang=\"{tag}\">");
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !c.source().await.unwrap().contains(&marker) && std::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_for_source(&c, &marker).await;
         assert_eq!(c.current_url().await.unwrap().path(), "/portal/datasets");
         let html = page(&c).await;
         assert!(html.contains(&marker) && html.contains(word), "{tag}");
@@ -264,12 +269,7 @@ async fn organisation_and_regulator_use_the_portal_in_chromium() {
         .await
         .unwrap();
     // Let the switch's page load before leaving it, so its answer cannot land after the next.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !c.source().await.unwrap().contains("<html lang=\"en\">")
-        && std::time::Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_source(&c, "<html lang=\"en\">").await;
     c.goto(&format!("{base}/portal/supervision/flows?status=denied"))
         .await
         .unwrap();
