@@ -136,6 +136,34 @@ impl MarkKey {
             u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes"))
         }
     }
+    /// The `draw`-th keyed number of the reservoir that picks, for canary record `canary`, the
+    /// real row its cell of column `column` (by position in the table) is copied from. Each
+    /// (canary, column) pair has a stream of its own, so the picks are independent and a column
+    /// first seen late in a JSON Lines file draws the same numbers whenever it appears.
+    pub(crate) fn canary_pick(
+        &self,
+        delivery: &crate::Delivery,
+        canary: u32,
+        column: usize,
+        draw: u64,
+    ) -> u64 {
+        let mut mac = self.mac();
+        mac.update(SCHEME.as_bytes());
+        mac.update(b" canary-pick\0");
+        for part in [
+            &delivery.dataset,
+            &delivery.transfer_id,
+            &delivery.recipient,
+        ] {
+            mac.update(part.as_bytes());
+            mac.update(b"\0");
+        }
+        mac.update(&canary.to_be_bytes());
+        mac.update(&(column as u64).to_be_bytes());
+        mac.update(&draw.to_be_bytes());
+        let bytes = mac.finalize();
+        u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes"))
+    }
 }
 
 impl std::fmt::Debug for MarkKey {

@@ -1,10 +1,12 @@
 //! Per-recipient marking of delivered tables, and leak tracing back to the copy a found file
 //! came from.
 //!
-//! A provider node marks each delivered copy with [`mark`]: a keyed choice of cells in the
-//! columns the agreement allows (see [`silkgate_model::MarkingTerms`]) gets its low-order
-//! residue set from a fingerprint unique to the delivery, and optionally keyed canary records are
-//! added. It stores the returned [`MarkingRecord`]. Given a file found somewhere, [`trace`] tests
+//! A provider node marks each delivered copy with [`mark`] (a table in memory) or
+//! [`mark_stream`] (a CSV or JSON Lines file, in constant memory; both run the row-by-row
+//! [`Marker`] and write the same bytes): a keyed choice of cells in the columns the agreement
+//! allows (see [`silkgate_model::MarkingTerms`]) gets its low-order residue set from a
+//! fingerprint unique to the delivery, and optionally keyed canary records are appended. It
+//! stores the returned [`MarkingRecord`]. Given a file found somewhere, [`trace`] tests
 //! it against the stored records and returns a [`TraceReport`]: the most likely copy with a bound
 //! on the chance of a wrong attribution, the evidence per candidate, or [`Verdict::NoMatch`].
 //! The scheme is of the Agrawal–Kiernan / Li–Swarup–Jajodia family of relational watermarking
@@ -46,12 +48,16 @@ mod keys;
 mod mark;
 mod number;
 mod registry;
+mod stream;
 mod table;
 mod trace;
 
 pub use keys::MarkKey;
-pub use mark::{CanaryDigest, Delivery, MarkSummary, Marked, MarkingRecord, mark};
+pub use mark::{
+    CanaryDigest, Delivery, Finished, MarkSummary, Marked, Marker, MarkingRecord, mark,
+};
 pub use registry::{REGISTRY_VERSION, Registry};
+pub use stream::{StreamMarked, mark_stream};
 pub use table::{Cell, Format, Table};
 pub use trace::{
     CandidateEvidence, ColumnEvidence, FALSE_ATTRIBUTION_BOUND, TraceReport, Tracer, Verdict,
@@ -106,4 +112,7 @@ pub enum MarkError {
     /// Writing failed.
     #[error("write failed: {0}")]
     Io(String),
+    /// Reading the input failed (not a format error: the reader itself failed).
+    #[error("read failed: {0}")]
+    Read(String),
 }

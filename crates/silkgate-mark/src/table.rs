@@ -154,13 +154,7 @@ impl Table {
                     columns.push(k);
                     columns.len() - 1
                 });
-                let cell = match v {
-                    Value::Null => Cell::Null,
-                    Value::String(s) => Cell::Text(s),
-                    Value::Number(n) => Cell::Number(n.to_string()),
-                    other => Cell::Other(other),
-                };
-                rec.push((idx, cell));
+                rec.push((idx, cell_of_json(v)));
             }
             records.push(rec);
         }
@@ -207,12 +201,7 @@ impl Table {
         let io = |e: csv::Error| MarkError::Io(e.to_string());
         w.write_record(&self.columns).map_err(io)?;
         for row in &self.rows {
-            w.write_record(row.iter().map(|c| match c {
-                Cell::Null => String::new(),
-                Cell::Text(s) | Cell::Number(s) => s.clone(),
-                Cell::Other(v) => v.to_string(),
-            }))
-            .map_err(io)?;
+            w.write_record(row.iter().map(csv_field)).map_err(io)?;
         }
         w.flush().map_err(|e| MarkError::Io(e.to_string()))
     }
@@ -224,24 +213,54 @@ impl Table {
     /// [`MarkError::Io`] if the writer fails.
     pub fn write_jsonl(&self, mut writer: impl Write) -> Result<(), MarkError> {
         for row in &self.rows {
-            let mut map = serde_json::Map::new();
-            for (name, cell) in self.columns.iter().zip(row) {
-                let v = match cell {
-                    Cell::Null => Value::Null,
-                    Cell::Text(s) => Value::String(s.clone()),
-                    Cell::Number(s) => serde_json::from_str::<serde_json::Number>(s)
-                        .map(Value::Number)
-                        .unwrap_or_else(|_| Value::String(s.clone())),
-                    Cell::Other(v) => v.clone(),
-                };
-                map.insert(name.clone(), v);
-            }
-            serde_json::to_writer(&mut writer, &Value::Object(map))
-                .map_err(|e| MarkError::Io(e.to_string()))?;
-            writer
-                .write_all(b"\n")
-                .map_err(|e| MarkError::Io(e.to_string()))?;
+            write_jsonl_row(&mut writer, &self.columns, row)?;
         }
         Ok(())
     }
+}
+
+/// A cell as a CSV field: nulls empty, other JSON values their JSON text. Shared by the table
+/// writer and the streaming marker so both write the same bytes.
+pub(crate) fn csv_field(cell: &Cell) -> std::borrow::Cow<'_, [u8]> {
+    match cell {
+        Cell::Null => std::borrow::Cow::Borrowed(b""),
+        Cell::Text(s) | Cell::Number(s) => std::borrow::Cow::Borrowed(s.as_bytes()),
+        Cell::Other(v) => std::borrow::Cow::Owned(v.to_string().into_bytes()),
+    }
+}
+
+/// A JSON Lines cell from its JSON value, as [`Table::read_jsonl`] reads it.
+pub(crate) fn cell_of_json(v: Value) -> Cell {
+    match v {
+        Value::Null => Cell::Null,
+        Value::String(s) => Cell::Text(s),
+        Value::Number(n) => Cell::Number(n.to_string()),
+        other => Cell::Other(other),
+    }
+}
+
+/// Writes one row as a JSON Lines record (an object of every column, then a newline). Shared
+/// by the table writer and the streaming marker so both write the same bytes.
+pub(crate) fn write_jsonl_row(
+    mut writer: impl Write,
+    columns: &[String],
+    row: &[Cell],
+) -> Result<(), MarkError> {
+    let mut map = serde_json::Map::new();
+    for (name, cell) in columns.iter().zip(row) {
+        let v = match cell {
+            Cell::Null => Value::Null,
+            Cell::Text(s) => Value::String(s.clone()),
+            Cell::Number(s) => serde_json::from_str::<serde_json::Number>(s)
+                .map(Value::Number)
+                .unwrap_or_else(|_| Value::String(s.clone())),
+            Cell::Other(v) => v.clone(),
+        };
+        map.insert(name.clone(), v);
+    }
+    serde_json::to_writer(&mut writer, &Value::Object(map))
+        .map_err(|e| MarkError::Io(e.to_string()))?;
+    writer
+        .write_all(b"\n")
+        .map_err(|e| MarkError::Io(e.to_string()))
 }

@@ -1,7 +1,7 @@
 //! Per-recipient marking of delivered copies, and the operator's leak-tracing API.
 //!
 //! When a transfer's decision carries marking terms (an agreement's), the provider's node
-//! marks the plaintext copy with `silkgate-mark` just before encryption: a keyed choice of cells
+//! marks the plaintext copy with `silkgate-mark` just before encryption, streaming it from blob to blob: a keyed choice of cells
 //! in the allowed columns gets a fingerprint unique to the delivery, and optionally keyed
 //! canary records are added. The marking record (no payload value, no secret) is stored with
 //! the transfer's report; `POST /api/v1/trace` tests a found file against every record this
@@ -12,20 +12,19 @@ use axum::Json;
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
 use axum::http::HeaderMap;
+use std::io::Write as _;
+
+use bytes::Bytes;
 use futures::StreamExt as _;
 use sha2::{Digest as _, Sha256};
-use silkgate_mark::{Delivery, Format, MarkKey, MarkingRecord, Table, TraceReport, Tracer};
+use silkgate_mark::{Delivery, MarkKey, MarkingRecord, Table, TraceReport, Tracer};
 use silkgate_model::{MarkingTerms, TransferStatus};
 use silkgate_store::{Blobs, TransferRole};
 
 use crate::api::Conn;
 use crate::error::{ApiError, ErrorBody};
 use crate::node::{Caller, NodeState};
-use crate::pipeline::{PipelineError, PreparedPayload};
-
-/// Largest payload the node marks: the keyed choice of cells spans the whole table, so the
-/// table is held in memory while it is marked.
-pub const MAX_MARKED_BYTES: u64 = 256 * 1024 * 1024;
+use crate::pipeline::{ChannelReader, ChannelWriter, PipelineError, PreparedPayload};
 
 /// Largest file the trace API accepts.
 pub const MAX_TRACE_BYTES: usize = 64 * 1024 * 1024;
@@ -42,9 +41,12 @@ pub fn marking_key(state: &NodeState) -> MarkKey {
 /// Marks a prepared copy for its recipient under `terms` into a new blob; the input blob is
 /// left untouched. Without terms, or with marking off, the copy passes through unmarked.
 ///
+/// The copy streams through [`silkgate_mark::mark_stream`] on a blocking thread, a few 1 MiB
+/// pieces in flight each way, so memory stays bounded whatever the size of the table.
+///
 /// # Errors
-/// [`PipelineError::Mark`] when the payload is too large, unreadable as a table, or the terms
-/// cannot be applied to it (e.g. a column that does not exist); storage errors.
+/// [`PipelineError::Mark`] when the payload is unreadable as a table or the terms cannot be
+/// applied to it; storage errors.
 pub async fn mark_copy(
     blobs: &Blobs,
     payload: PreparedPayload,
@@ -55,41 +57,63 @@ pub async fn mark_copy(
     let Some(terms) = terms.filter(|t| t.enabled) else {
         return Ok((payload, None));
     };
-    if payload.size > MAX_MARKED_BYTES {
-        return Err(PipelineError::Mark(format!(
-            "payload of {} bytes exceeds the {MAX_MARKED_BYTES} bytes the node marks",
-            payload.size
-        )));
-    }
-    let mut bytes = Vec::with_capacity(payload.size as usize);
-    let mut stream = blobs.read(&payload.blob_key).await?;
-    while let Some(chunk) = stream.next().await {
-        bytes.extend_from_slice(&chunk?);
-    }
-    let format = Format::sniff(&bytes);
-    let table =
-        Table::read(bytes.as_slice(), format).map_err(|e| PipelineError::Mark(e.to_string()))?;
-    drop(bytes);
-    let marked = silkgate_mark::mark(key, &table, delivery, terms)
-        .map_err(|e| PipelineError::Mark(e.to_string()))?;
-    drop(table);
-    let mut out = Vec::with_capacity(payload.size as usize + 1024);
-    marked
-        .table
-        .write(&mut out, format)
-        .map_err(|e| PipelineError::Mark(e.to_string()))?;
+    let (in_tx, in_rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let (key, delivery_owned, terms_owned) = (key.clone(), delivery.clone(), terms.clone());
+    let task = tokio::task::spawn_blocking(move || {
+        let reader = ChannelReader::new(in_rx);
+        let mut writer = ChannelWriter::new(out_tx);
+        let marked =
+            silkgate_mark::mark_stream(&key, reader, &mut writer, &delivery_owned, &terms_owned)?;
+        writer
+            .flush()
+            .map_err(|e| silkgate_mark::MarkError::Io(e.to_string()))?;
+        Ok::<_, silkgate_mark::MarkError>(marked)
+    });
     let mut writer = blobs.writer().await?;
-    if let Err(e) = writer.write(&out).await {
-        writer.abort().await;
-        return Err(e.into());
-    }
+    let feed = async {
+        let mut input = blobs.read(&payload.blob_key).await?;
+        while let Some(chunk) = input.next().await {
+            if in_tx.send(chunk?).await.is_err() {
+                // The marker stopped reading (it failed); its error is the one to report.
+                break;
+            }
+        }
+        drop(in_tx);
+        Ok::<(), PipelineError>(())
+    };
+    let drain = async {
+        let mut hasher = Sha256::new();
+        while let Some(piece) = out_rx.recv().await {
+            hasher.update(&piece);
+            writer.write(&piece).await?;
+        }
+        Ok::<_, PipelineError>(hex::encode(hasher.finalize()))
+    };
+    let (fed, drained) = tokio::join!(feed, drain);
+    let outcome = task
+        .await
+        .map_err(|e| PipelineError::Mark(format!("marking task: {e}")));
+    let result = match (fed, drained, outcome) {
+        (Ok(()), Ok(sha), Ok(Ok(marked))) => Ok((sha, marked)),
+        // A failed read or write of a blob also fails the marker; report the cause.
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
+        (_, _, Ok(Err(e))) => Err(PipelineError::Mark(e.to_string())),
+    };
+    let (sha256, marked) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            writer.abort().await;
+            return Err(e);
+        }
+    };
     let staged = writer.finish().await?;
     let blob_key = format!("outbox/{}.marked", delivery.transfer_id);
     blobs.promote(&staged, &blob_key).await?;
     Ok((
         PreparedPayload {
             blob_key,
-            sha256: staged.sha256,
+            sha256,
             size: staged.size,
         },
         Some(marked.record),

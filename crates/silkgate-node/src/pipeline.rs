@@ -510,9 +510,19 @@ pub async fn receive_request(
 }
 
 /// Reads bytes sent from async code in a blocking task (the scanner's readers are `Read`).
-struct ChannelReader {
+pub(crate) struct ChannelReader {
     rx: tokio::sync::mpsc::Receiver<Bytes>,
     cur: Bytes,
+}
+
+impl ChannelReader {
+    /// A reader of what arrives on `rx`; the end of the channel is the end of the input.
+    pub(crate) fn new(rx: tokio::sync::mpsc::Receiver<Bytes>) -> Self {
+        ChannelReader {
+            rx,
+            cur: Bytes::new(),
+        }
+    }
 }
 
 impl Read for ChannelReader {
@@ -530,9 +540,19 @@ impl Read for ChannelReader {
 }
 
 /// Sends what blocking code writes to async code, in pieces of [`CHUNK_SIZE`].
-struct ChannelWriter {
+pub(crate) struct ChannelWriter {
     tx: tokio::sync::mpsc::Sender<Bytes>,
     buf: Vec<u8>,
+}
+
+impl ChannelWriter {
+    /// A writer whose pieces go to `tx`; flush it to send the last piece.
+    pub(crate) fn new(tx: tokio::sync::mpsc::Sender<Bytes>) -> Self {
+        ChannelWriter {
+            tx,
+            buf: Vec::with_capacity(CHUNK_SIZE),
+        }
+    }
 }
 
 impl Write for ChannelWriter {

@@ -2,4 +2,5 @@
 
 mod common;
 mod marking;
+mod streaming;
 mod tracing;
