@@ -678,13 +678,29 @@ async fn commit_local(
     by: &str,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
+    let view = commit_local_view(state, scope, request_id, fp, from, to, by, status).await?;
+    Ok((status, Json(view)).into_response())
+}
+
+/// [`commit_local`], answering with the view (a retry answers with the view first given).
+#[allow(clippy::too_many_arguments)]
+async fn commit_local_view(
+    state: &NodeState,
+    scope: &str,
+    request_id: &str,
+    fp: &str,
+    from: Option<&AgreementRecord>,
+    to: &AgreementState,
+    by: &str,
+    status: StatusCode,
+) -> Result<AgreementView, ApiError> {
     let kinds = events_for(from.map(|r| &r.state), to).map_err(|reason| ApiError::Conflict {
         field: "status".into(),
         reason,
     })?;
     let mut tx = state.store().begin().await?;
     if let Some(answer) = tx.idempotent(scope, request_id, fp).await? {
-        return Ok(replay(answer));
+        return view_of_answer(answer);
     }
     match from {
         None => tx.insert_agreement(to).await?,
@@ -705,19 +721,39 @@ async fn commit_local(
         ))
         .await?;
     }
-    let body = serde_json::to_value(AgreementView::from(to)).map_err(ApiError::internal)?;
+    let view = AgreementView::from(to);
+    let body = serde_json::to_value(&view).map_err(ApiError::internal)?;
     tx.remember(
         scope,
         request_id,
         fp,
         &IdempotentAnswer {
             status: status.as_u16(),
-            body: body.clone(),
+            body,
         },
     )
     .await?;
     tx.commit().await?;
-    Ok((status, Json(body)).into_response())
+    Ok(view)
+}
+
+/// The view a remembered answer holds.
+fn view_of_answer(answer: IdempotentAnswer) -> Result<AgreementView, ApiError> {
+    serde_json::from_value(answer.body).map_err(ApiError::internal)
+}
+
+/// [`check_replay`], answering with the view first given.
+async fn check_replay_view(
+    state: &NodeState,
+    scope: &str,
+    request_id: &str,
+    fp: &str,
+) -> Result<Option<AgreementView>, ApiError> {
+    let mut tx = state.store().begin().await?;
+    tx.idempotent(scope, request_id, fp)
+        .await?
+        .map(view_of_answer)
+        .transpose()
 }
 
 async fn check_replay(
@@ -789,7 +825,21 @@ pub async fn propose(
     ApiJson(req): ApiJson<ProposeAgreementRequest>,
 ) -> Result<Response, ApiError> {
     let caller = state.caller(&headers, conn.0.as_ref()).await?;
-    let org = org_only(&caller)?;
+    let view = propose_as(&state, &caller, req).await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// Proposes an agreement for `caller` (an organisation): the one path of the API handler and
+/// the portal, which calls it on behalf of a signed-in person's organisation.
+///
+/// # Errors
+/// [`ApiError`] naming the field at fault, or the counterparty's node's refusal.
+pub async fn propose_as(
+    state: &NodeState,
+    caller: &Caller,
+    req: ProposeAgreementRequest,
+) -> Result<AgreementView, ApiError> {
+    let org = org_only(caller)?;
     check_request_id(&req.request_id)?;
     let counterparty: OrgId = req
         .counterparty
@@ -837,14 +887,14 @@ pub async fn propose(
         &req.role,
         &terms_json,
     ]);
-    if let Some(r) = check_replay(&state, &scope, &req.request_id, &fp).await? {
+    if let Some(r) = check_replay_view(state, &scope, &req.request_id, &fp).await? {
         return Ok(r);
     }
     let mut doc = Agreement {
         id: agreement_id_for(&org.id, &req.request_id),
         template: template.reference(),
-        provider_signer: signer_for(&state, &provider)?,
-        consumer_signer: signer_for(&state, &consumer)?,
+        provider_signer: signer_for(state, &provider)?,
+        consumer_signer: signer_for(state, &consumer)?,
         provider,
         consumer,
         terms,
@@ -852,15 +902,15 @@ pub async fn propose(
         revision: 1,
         approvals_required: BTreeSet::new(),
     };
-    doc.approvals_required = approvals_for(&state, &doc)?;
+    doc.approvals_required = approvals_for(state, &doc)?;
     let proposal =
         ProposedAgreement::propose(doc, &state.identity().signing_key).map_err(agreement_error)?;
     let new = AgreementState::Proposed {
         proposal: proposal.signed().clone(),
     };
-    send_to_parties(&state, &new).await?;
-    commit_local(
-        &state,
+    send_to_parties(state, &new).await?;
+    commit_local_view(
+        state,
         &scope,
         &req.request_id,
         &fp,
@@ -886,15 +936,30 @@ pub async fn counter(
     ApiJson(req): ApiJson<CounterAgreementRequest>,
 ) -> Result<Response, ApiError> {
     let caller = state.caller(&headers, conn.0.as_ref()).await?;
-    let org = org_only(&caller)?.clone();
+    let view = counter_as(&state, &caller, &id, req).await?;
+    Ok((StatusCode::OK, Json(view)).into_response())
+}
+
+/// Counters agreement `id` for `caller` (the party that did not make the current revision):
+/// the one path of the API handler and the portal.
+///
+/// # Errors
+/// [`ApiError`] naming the field at fault; 409 when the caller may not counter now.
+pub async fn counter_as(
+    state: &NodeState,
+    caller: &Caller,
+    id: &str,
+    req: CounterAgreementRequest,
+) -> Result<AgreementView, ApiError> {
+    let org = org_only(caller)?.clone();
     check_request_id(&req.request_id)?;
     let terms = parse_terms(&req.terms)?;
     let scope = org.id.to_string();
-    let fp = fingerprint(&["counter", &id, &req.terms.to_string()]);
-    if let Some(r) = check_replay(&state, &scope, &req.request_id, &fp).await? {
+    let fp = fingerprint(&["counter", id, &req.terms.to_string()]);
+    if let Some(r) = check_replay_view(state, &scope, &req.request_id, &fp).await? {
         return Ok(r);
     }
-    let (rec, party) = visible(&state, &caller, &id).await?;
+    let (rec, party) = visible(state, caller, id).await?;
     let party = party.ok_or_else(|| ApiError::Forbidden("only a party counters".into()))?;
     let AgreementState::Proposed { proposal } = &rec.state else {
         return Err(ApiError::Conflict {
@@ -912,11 +977,11 @@ pub async fn counter(
     doc.terms = terms;
     doc.proposed_by = party;
     doc.revision += 1;
-    doc.approvals_required = approvals_for(&state, &doc)?;
+    doc.approvals_required = approvals_for(state, &doc)?;
     let signer = doc.signer_of(party).to_owned();
     let signed =
         Signed::sign(doc, signer, &state.identity().signing_key).map_err(ApiError::internal)?;
-    let checked = ProposedAgreement::verify(signed, &keys(&state)).map_err(agreement_error)?;
+    let checked = ProposedAgreement::verify(signed, &keys(state)).map_err(agreement_error)?;
     let new = AgreementState::Proposed {
         proposal: checked.signed().clone(),
     };
@@ -924,9 +989,9 @@ pub async fn counter(
         field: "status".into(),
         reason,
     })?;
-    send_to_parties(&state, &new).await?;
-    commit_local(
-        &state,
+    send_to_parties(state, &new).await?;
+    commit_local_view(
+        state,
         &scope,
         &req.request_id,
         &fp,
@@ -952,14 +1017,29 @@ pub async fn accept(
     ApiJson(req): ApiJson<AgreementActionRequest>,
 ) -> Result<Response, ApiError> {
     let caller = state.caller(&headers, conn.0.as_ref()).await?;
-    let org = org_only(&caller)?.clone();
+    let view = accept_as(&state, &caller, &id, req).await?;
+    Ok((StatusCode::OK, Json(view)).into_response())
+}
+
+/// Accepts and signs agreement `id` for `caller` (the party that did not make the current
+/// revision): the one path of the API handler and the portal.
+///
+/// # Errors
+/// [`ApiError`]; 409 when the caller made this revision or it is no longer proposed.
+pub async fn accept_as(
+    state: &NodeState,
+    caller: &Caller,
+    id: &str,
+    req: AgreementActionRequest,
+) -> Result<AgreementView, ApiError> {
+    let org = org_only(caller)?.clone();
     check_request_id(&req.request_id)?;
     let scope = org.id.to_string();
-    let fp = fingerprint(&["accept", &id]);
-    if let Some(r) = check_replay(&state, &scope, &req.request_id, &fp).await? {
+    let fp = fingerprint(&["accept", id]);
+    if let Some(r) = check_replay_view(state, &scope, &req.request_id, &fp).await? {
         return Ok(r);
     }
-    let (rec, party) = visible(&state, &caller, &id).await?;
+    let (rec, party) = visible(state, caller, id).await?;
     let party = party.ok_or_else(|| ApiError::Forbidden("only a party accepts".into()))?;
     let AgreementState::Proposed { proposal } = &rec.state else {
         return Err(ApiError::Conflict {
@@ -975,17 +1055,17 @@ pub async fn accept(
         });
     }
     let checked =
-        ProposedAgreement::verify(proposal.clone(), &keys(&state)).map_err(agreement_error)?;
+        ProposedAgreement::verify(proposal.clone(), &keys(state)).map_err(agreement_error)?;
     let signed = checked
         .accept(&state.identity().signing_key)
         .map_err(agreement_error)?;
-    let new = match signed.activate(today(&state)) {
+    let new = match signed.activate(today(state)) {
         Ok(active) => AgreementState::Active { agreement: active },
         Err(_) => AgreementState::Signed { agreement: signed },
     };
-    send_to_parties(&state, &new).await?;
-    commit_local(
-        &state,
+    send_to_parties(state, &new).await?;
+    commit_local_view(
+        state,
         &scope,
         &req.request_id,
         &fp,

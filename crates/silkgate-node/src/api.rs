@@ -363,18 +363,42 @@ pub async fn publish(
         }
         ApiError::bad(&path, e)
     })?;
+    let view = publish_as(&state, &org, meta, body.into_data_stream()).await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// Publishes a dataset version for `org`: checks the metadata, streams `payload` to storage
+/// (hashed and format-checked on the way; nothing is kept if the check fails) and records it.
+/// The one path of the API handler and the portal's upload form.
+///
+/// # Errors
+/// [`ApiError`] naming the field at fault (`payload` for content that is not the format),
+/// 409 when this version is already published.
+pub async fn publish_as<S, E>(
+    state: &NodeState,
+    org: &Organisation,
+    meta: PublishMetadata,
+    payload: S,
+) -> Result<DatasetView, ApiError>
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
     let (sector, format, schema) = validate_metadata(&meta)?;
     let scope = org.id.to_string();
-    let fp = fingerprint(&[&String::from_utf8_lossy(&bytes)]);
-    if let Some(r) = check_idempotent(&state, &scope, &meta.request_id, &fp).await? {
-        return Ok(r);
+    let fp = fingerprint(&[&serde_json::to_string(&meta).map_err(ApiError::internal)?]);
+    {
+        let mut tx = state.store().begin().await?;
+        if let Some(answer) = tx.idempotent(&scope, &meta.request_id, &fp).await? {
+            return serde_json::from_value(answer.body).map_err(ApiError::internal);
+        }
     }
 
     // Stream to a staging blob, hashing and checking the format as bytes arrive.
     let blobs = state.store().blobs();
     let mut writer = blobs.writer().await?;
     let mut checker = FormatChecker::new(format, &schema);
-    let mut stream = body.into_data_stream();
+    let mut stream = payload;
     let mut failure: Option<ApiError> = None;
     while let Some(chunk) = stream.next().await {
         let chunk = match chunk {
@@ -423,11 +447,11 @@ pub async fn publish(
         published_at: now_unix(),
     };
     let key = format!("datasets/{}/{}", dataset.dataset_id, dataset.sha256);
-    let result: Result<Response, ApiError> = async {
+    let result: Result<DatasetView, ApiError> = async {
         let mut tx = state.store().begin().await?;
         if let Some(answer) = tx.idempotent(&scope, &meta.request_id, &fp).await? {
             blobs.delete(&staged.key).await?;
-            return Ok(replay(answer));
+            return serde_json::from_value(answer.body).map_err(ApiError::internal);
         }
         if let Some(provider) = tx.dataset_version_provider(&dataset.dataset_id, &dataset.sha256).await? {
             blobs.delete(&staged.key).await?;
@@ -443,8 +467,9 @@ pub async fn publish(
             json!({ "provider": dataset.provider, "size": dataset.size, "format": dataset.format.as_str(), "visibility": dataset.visibility }),
         ))
         .await?;
-        let body = serde_json::to_value(DatasetView::from(&dataset)).map_err(ApiError::internal)?;
-        tx.remember(&scope, &meta.request_id, &fp, &IdempotentAnswer { status: 201, body: body.clone() })
+        let view = DatasetView::from(&dataset);
+        let body = serde_json::to_value(&view).map_err(ApiError::internal)?;
+        tx.remember(&scope, &meta.request_id, &fp, &IdempotentAnswer { status: 201, body })
             .await?;
         // The blob reaches its final key before the row that names it is committed; if the
         // commit fails, the blob is removed below.
@@ -453,7 +478,7 @@ pub async fn publish(
             blobs.delete(&key).await?;
             return Err(e.into());
         }
-        Ok((StatusCode::CREATED, Json(body)).into_response())
+        Ok(view)
     }
     .await;
     if result.is_err() {
@@ -783,6 +808,23 @@ pub async fn decide_transfer(
     ApiJson(req): ApiJson<DecisionRequest>,
 ) -> Result<Response, ApiError> {
     let org = org_caller(&state, &headers, &conn).await?;
+    let view = decide_as(&state, &org, &id, req).await?;
+    Ok((StatusCode::OK, Json(view)).into_response())
+}
+
+/// The provider organisation `org` approves or refuses transfer `id`: the one path of the API
+/// handler and the portal, which calls it on behalf of a signed-in person's organisation.
+///
+/// # Errors
+/// [`ApiError`]: 403 when `org` is not the provider, 409 when already decided or when an
+/// obligation of the rule packs is unmet (naming it), 400 naming a field at fault.
+pub async fn decide_as(
+    state: &NodeState,
+    org: &Organisation,
+    id: &str,
+    req: DecisionRequest,
+) -> Result<TransferView, ApiError> {
+    let id = id.to_owned();
     check_request_id(&req.request_id)?;
     let reason = req.reason.clone().unwrap_or_default();
     check_text("reason", &reason, MAX_LONG, !req.approve)?;
@@ -806,7 +848,7 @@ pub async fn decide_transfer(
     ]);
     let mut tx = state.store().begin().await?;
     if let Some(answer) = tx.idempotent(&scope, &req.request_id, &fp).await? {
-        return Ok(replay(answer));
+        return serde_json::from_value(answer.body).map_err(ApiError::internal);
     }
     if record.transfer.status != TransferStatus::AwaitingDecision {
         return Err(ApiError::Conflict {
@@ -839,7 +881,7 @@ pub async fn decide_transfer(
         // Decide again on the grounds the provider attests, with today's counts.
         let mut facts = facts.clone();
         facts.grounds = pipeline::merge_grounds(facts.grounds, grounds);
-        facts.year_to_date = pipeline::year_to_date(&state, &record.transfer.provider)
+        facts.year_to_date = pipeline::year_to_date(state, &record.transfer.provider)
             .await
             .map_err(ApiError::internal)?;
         let mut again = pipeline::decide(
@@ -921,15 +963,13 @@ pub async fn decide_transfer(
     updated.transfer.status = to;
     updated.transfer.reason = deny_reason.clone();
     updated.report = Some(new_report);
-    let body = serde_json::to_value(TransferView::from(&updated)).map_err(ApiError::internal)?;
+    let view = TransferView::from(&updated);
+    let body = serde_json::to_value(&view).map_err(ApiError::internal)?;
     tx.remember(
         &scope,
         &req.request_id,
         &fp,
-        &IdempotentAnswer {
-            status: 200,
-            body: body.clone(),
-        },
+        &IdempotentAnswer { status: 200, body },
     )
     .await?;
     tx.commit().await?;
@@ -963,7 +1003,7 @@ pub async fn decide_transfer(
             });
         }
     }
-    Ok((StatusCode::OK, Json(body)).into_response())
+    Ok(view)
 }
 
 /// `GET /api/v1/transfers/{id}/payload`: the encrypted payload delivered to the caller

@@ -585,6 +585,27 @@ pub async fn review_content(
     blobs: &Blobs,
     received: &ReceivedRequest,
 ) -> Result<ContentReport, PipelineError> {
+    review_stored(
+        blobs,
+        &received.blob_key,
+        &received.dataset.dataset_id,
+        &received.dataset.sha256,
+    )
+    .await
+}
+
+/// The content review of a stored payload (blob `blob_key` of version `sha256` of
+/// `dataset_id`), as [`review_content`] runs it for a transfer; the portal shows it to the
+/// publisher right after an upload.
+///
+/// # Errors
+/// [`PipelineError::PayloadChanged`] or a storage error.
+pub async fn review_stored(
+    blobs: &Blobs,
+    blob_key: &str,
+    dataset_id: &str,
+    sha256: &str,
+) -> Result<ContentReport, PipelineError> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     let scanner = tokio::task::spawn_blocking(move || {
         let reader = ChannelReader {
@@ -596,7 +617,7 @@ pub async fn review_content(
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     let mut sender = Some(tx);
-    let mut stream = blobs.read(&received.blob_key).await?;
+    let mut stream = blobs.read(blob_key).await?;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
         hasher.update(&chunk);
@@ -612,14 +633,15 @@ pub async fn review_content(
     let scanned = scanner
         .await
         .map_err(|e| PipelineError::Document(format!("content review task: {e}")))?;
-    let sha256 = hex::encode(hasher.finalize());
-    if sha256 != received.dataset.sha256 {
+    let found = hex::encode(hasher.finalize());
+    if found != sha256 {
         return Err(PipelineError::PayloadChanged {
-            dataset_id: received.dataset.dataset_id.clone(),
-            expected: received.dataset.sha256.clone(),
-            found: sha256,
+            dataset_id: dataset_id.to_owned(),
+            expected: sha256.to_owned(),
+            found,
         });
     }
+    let sha256 = found;
     let (scan, scan_error) = match scanned {
         Ok(r) => (Some(r), None),
         Err(e) => (None, Some(e.to_string())),

@@ -5,7 +5,8 @@
 //!
 //! Main items: [`router`] (the pages, mounted by the node through [`mount`] under `/portal/`,
 //! with `/` redirecting there), [`auth`] (accounts with Argon2id passwords and TOTP, sessions,
-//! CSRF tokens, lock-out), [`i18n`] (one Fluent catalogue per language under `i18n/`).
+//! CSRF tokens, lock-out), [`i18n`] (one Fluent catalogue per language under `i18n/`),
+//! [`org`] (an organisation's actions: agreements, publishing, decisions, notifications).
 //! Templates (askama, `templates/`) are checked at compile time; the stylesheet is embedded.
 //! There is no script and no front-end build step.
 //!
@@ -26,12 +27,14 @@
 pub mod auth;
 pub mod charts;
 pub mod i18n;
+pub mod org;
 pub mod pages;
 pub mod web;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use silkgate_node::{Mount, NodeOptions, NodeState};
 
@@ -68,6 +71,24 @@ pub fn router(state: NodeState) -> Router {
             get(pages::accounts).post(pages::create_account),
         )
         .route("/portal/accounts/{id}/role", post(pages::change_role))
+        // Organisation actions (org.rs).
+        .route(
+            "/portal/agreements/new",
+            get(org::propose_form).post(org::propose),
+        )
+        .route("/portal/agreements/{id}", get(org::agreement))
+        .route("/portal/agreements/{id}/accept", post(org::accept))
+        .route("/portal/agreements/{id}/counter", post(org::counter))
+        .route(
+            "/portal/datasets/new",
+            get(org::publish_form)
+                .post(org::publish)
+                .layer(DefaultBodyLimit::max(org::UPLOAD_MAX)),
+        )
+        .route("/portal/datasets/{id}/{sha256}", get(org::dataset_review))
+        .route("/portal/requests", get(org::requests))
+        .route("/portal/requests/{id}", post(org::decide))
+        .route("/portal/notifications", get(org::notifications))
         .with_state(state)
 }
 

@@ -86,6 +86,8 @@ pub struct Ctx {
     pub state: silkgate_model::StateCode,
     /// The node id.
     pub node_id: String,
+    /// For an organisation's person: how many notices ask it to act (the header's count).
+    pub attention: Option<usize>,
 }
 
 impl FromRequestParts<NodeState> for Ctx {
@@ -112,6 +114,7 @@ impl FromRequestParts<NodeState> for Ctx {
                 .unwrap_or_else(|| "/portal/".into()),
             state: node.identity().config.state,
             node_id: node.node_id().to_owned(),
+            attention: None,
         };
         if let Some(value) = cookie(&parts.headers, SESSION_COOKIE) {
             let found = node
@@ -120,6 +123,18 @@ impl FromRequestParts<NodeState> for Ctx {
                 .await
                 .map_err(|e| ctx.internal(e))?;
             ctx.user = found.map(|(session, account)| User { account, session });
+        }
+        if let Some(org) = ctx
+            .user
+            .as_ref()
+            .filter(|u| u.account.role.is_organisation())
+            .and_then(|u| u.account.org_id.clone())
+        {
+            ctx.attention = Some(
+                crate::org::attention_count(node, &org)
+                    .await
+                    .map_err(|e| ctx.internal(e))?,
+            );
         }
         Ok(ctx)
     }

@@ -1,6 +1,7 @@
 //! Portal integration tests over a real two-node federation (one binary, modules inside).
 
 mod browser;
+mod org;
 mod world;
 
 use axum::http::StatusCode;
@@ -14,7 +15,7 @@ const ORG: &[PortalRole] = &[PortalRole::OrgMember, PortalRole::OrgAdmin];
 
 /// Every page a role can open, with something each must show.
 fn pages(w: &World) -> Vec<(&'static [PortalRole], String, Vec<String>)> {
-    vec![
+    let mut pages: Vec<(&'static [PortalRole], String, Vec<String>)> = vec![
         (&PortalRole::ALL, "/portal/".into(), vec![]),
         (
             &[
@@ -93,7 +94,9 @@ fn pages(w: &World) -> Vec<(&'static [PortalRole], String, Vec<String>)> {
             "/portal/accounts".into(),
             vec!["regulator@kz".into()],
         ),
-    ]
+    ];
+    pages.extend(org::pages());
+    pages
 }
 
 /// English strings of the catalogue that differ in `lang`: if one shows between tags on a
@@ -271,6 +274,7 @@ async fn every_route_answers_each_role_as_the_table_says() {
             [303, 403, 403, 403, 400],
         ),
     ];
+    let table: Vec<Row> = table.into_iter().chain(org::routes()).collect();
     let roles: [Option<PortalRole>; 5] = [
         None,
         Some(PortalRole::OrgMember),
