@@ -15,7 +15,7 @@ use silkgate_store::PortalRole;
 use crate::world::{self, PASSWORD};
 
 /// Ends the chromedriver this test started when the test ends, pass or fail.
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -24,20 +24,20 @@ impl Drop for Driver {
     }
 }
 
-fn screenshots_dir() -> PathBuf {
+pub(crate) fn screenshots_dir() -> PathBuf {
     // CARGO_MANIFEST_DIR is crates/silkgate-portal; the workspace's target is two up.
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/portal-screenshots");
     std::fs::create_dir_all(&dir).expect("target/ is writable");
     dir
 }
 
-async fn shot(c: &Client, name: &str) {
+pub(crate) async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
     assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
     std::fs::write(screenshots_dir().join(format!("{name}.png")), png).expect("write screenshot");
 }
 
-async fn start_browser() -> (Driver, Client) {
+pub(crate) async fn start_browser() -> (Driver, Client) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -78,7 +78,7 @@ async fn start_browser() -> (Driver, Client) {
     panic!("chromedriver did not start: {last:?}");
 }
 
-async fn sign_in(c: &Client, base: &str, login: &str, secret: &str, path: &str) {
+pub(crate) async fn sign_in(c: &Client, base: &str, login: &str, secret: &str, path: &str) {
     c.goto(&format!("{base}{path}")).await.unwrap();
     let url = c.current_url().await.unwrap();
     assert!(
@@ -117,7 +117,7 @@ async fn sign_in(c: &Client, base: &str, login: &str, secret: &str, path: &str) 
 
 /// Waits (up to 10 s) for the browser to reach `path`: a click returns before the next page
 /// has loaded.
-async fn wait_for_path(c: &Client, path: &str) {
+pub(crate) async fn wait_for_path(c: &Client, path: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while c.current_url().await.unwrap().path() != path && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -125,14 +125,14 @@ async fn wait_for_path(c: &Client, path: &str) {
 }
 
 /// Waits (up to 10 s) for the current page to contain `marker`.
-async fn wait_for_source(c: &Client, marker: &str) {
+pub(crate) async fn wait_for_source(c: &Client, marker: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !c.source().await.unwrap().contains(marker) && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-async fn page(c: &Client) -> String {
+pub(crate) async fn page(c: &Client) -> String {
     let html = c.source().await.unwrap();
     assert!(
         !html.contains(MISSING_OPEN),

@@ -1,6 +1,7 @@
 //! Portal integration tests over a real two-node federation (one binary, modules inside).
 
 mod browser;
+mod browser_org;
 mod org;
 mod world;
 
