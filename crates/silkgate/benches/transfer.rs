@@ -8,10 +8,14 @@
 //! 2. small-transfer latency: request to receipt for a 10 KiB payload with automated
 //!    approval, p50 and p99 over 1,000 transfers;
 //! 3. the same under an agreement with every step on (terms, review, rule packs,
-//!    de-identification, marking, encryption, log, receipt).
+//!    de-identification, marking, encryption, log, receipt);
+//! 4. the 1 GiB dataset under that agreement, every step on, next to case 1, with the peak
+//!    resident memory of both nodes during this case alone.
 //!
-//! `SILKGATE_BENCH_GIB` changes the large payload size (default 1), `SILKGATE_BENCH_SMALL_N`
-//! the number of small transfers (default 1000).
+//! `SILKGATE_BENCH_GIB` changes the large payload size (default 1; fractions allowed), `SILKGATE_BENCH_SMALL_N`
+//! the number of small transfers (default 1000). `SILKGATE_BENCH_ONLY` runs only the cases it
+//! lists, comma-separated, of `large`, `small`, `agreed-small`, `agreed-large` (default all);
+//! e.g. `SILKGATE_BENCH_ONLY=large,agreed-large` for the two 1 GiB figures and their ratio.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -91,14 +95,16 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let gib: u64 = std::env::var("SILKGATE_BENCH_GIB")
+    let gib: f64 = std::env::var("SILKGATE_BENCH_GIB")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
+        .unwrap_or(1.0);
     let small_n: usize = std::env::var("SILKGATE_BENCH_SMALL_N")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
+    let only = std::env::var("SILKGATE_BENCH_ONLY").unwrap_or_default();
+    let run = |case: &str| only.is_empty() || only.split(',').any(|c| c.trim() == case);
     let root = tempfile::tempdir().unwrap();
     let committee = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
     let mut entries = Vec::new();
@@ -150,8 +156,307 @@ async fn main() {
     let provider_id = kz_file.credentials.organisation.id.clone();
 
     // ---- 1. large transfer ----
-    let file = root.path().join("big.csv");
-    let target = gib * 1024 * 1024 * 1024;
+    let mut agreement: Option<String> = None;
+    let mut plain_large: Option<(f64, f64)> = None;
+    let big = if run("large") || run("agreed-large") {
+        Some(publish_big(&kz, root.path(), gib).await)
+    } else {
+        None
+    };
+    if let (true, Some((big, size, upload_s))) = (run("large"), &big) {
+        let (size, upload_s) = (*size, *upload_s);
+        let t_req = Instant::now();
+        let t = cn
+            .request_transfer(&TransferRequest {
+                request_id: "bench-big-1".into(),
+                provider: provider_id.clone(),
+                dataset_id: big.dataset_id.clone(),
+                sha256: big.sha256.clone(),
+                purpose: "benchmark".into(),
+                recipient_kind: None,
+            })
+            .await
+            .unwrap();
+        let review_s = t_req.elapsed().as_secs_f64();
+        let t0 = Instant::now();
+        kz.decide(
+            &t.id,
+            &DecisionRequest {
+                request_id: "bench-big-ok".into(),
+                approve: true,
+                reason: None,
+                grounds: None,
+            },
+        )
+        .await
+        .unwrap();
+        wait_delivered(&cn, &t.id).await;
+        let transfer_s = t0.elapsed().as_secs_f64();
+        let rss_kz = peak_rss_mib(kz_proc.0.id());
+        let rss_cn = peak_rss_mib(cn_proc.0.id());
+
+        // Plain TLS download of the same bytes (the encrypted delivery, ~the same size) by curl
+        // from the consumer's node, and a client-side fetch + decrypt for reference.
+        let cn_id = identity::load_identity(&cn_dir).unwrap();
+        let ca = cn_dir.join("ca.crt");
+        let curl_s = {
+            let token = &cn_file.credentials.api_token;
+            let started = Instant::now();
+            let out = Command::new("curl")
+                .args(["-sS", "--fail", "-o", "/dev/null", "--cacert"])
+                .arg(&ca)
+                .arg("-H")
+                .arg(format!("Authorization: Bearer {token}"))
+                .arg(format!(
+                    "{}/api/v1/transfers/{}/payload",
+                    cn_id.config.public_url, t.id
+                ))
+                .status()
+                .expect("curl is installed");
+            assert!(out.success(), "curl failed");
+            started.elapsed().as_secs_f64()
+        };
+        let gib_f = size as f64 / (1024.0 * 1024.0 * 1024.0);
+        println!("large transfer: {size} bytes ({gib_f:.2} GiB)");
+        println!(
+            "  publish (upload, hash, format check): {upload_s:.2} s, {:.0} MiB/s",
+            size as f64 / 1048576.0 / upload_s
+        );
+        println!("  request incl. content review on the provider: {review_s:.2} s");
+        println!(
+            "  approval to receipt (encrypt, send, verify, receipt): {transfer_s:.2} s, {:.0} MiB/s",
+            size as f64 / 1048576.0 / transfer_s
+        );
+        println!(
+            "  curl over TLS of the same-size encrypted file: {curl_s:.2} s, {:.0} MiB/s",
+            size as f64 / 1048576.0 / curl_s
+        );
+        println!("  ratio silkgate/curl: {:.2}", curl_s / transfer_s);
+        println!("  peak RSS: provider node {rss_kz:.0} MiB, consumer node {rss_cn:.0} MiB");
+        plain_large = Some((review_s, transfer_s));
+    }
+
+    // ---- 2. small transfers ----
+    if run("small") || run("agreed-small") {
+        small_transfers(
+            &kz,
+            &cn,
+            &provider_id,
+            &kz_proc,
+            &cn_proc,
+            small_n,
+            &run,
+            &mut agreement,
+        )
+        .await;
+    }
+
+    // ---- 4. the large transfer under an agreement, every step on ----
+    if let (true, Some((big, size, _))) = (run("agreed-large"), &big) {
+        let agreement = match agreement.take() {
+            Some(a) => a,
+            None => agree(&kz, &cn, &provider_id).await,
+        };
+        // Peak memory of this case alone: reset each node's high-water mark (Linux 4.0+).
+        for pid in [kz_proc.0.id(), cn_proc.0.id()] {
+            let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+        }
+        let t0 = Instant::now();
+        let t = cn
+            .request_under_agreement(
+                &agreement,
+                &silkgate_node::agreements::AgreementTransferRequest {
+                    request_id: "agreed-big".into(),
+                    dataset_id: big.dataset_id.clone(),
+                    sha256: big.sha256.clone(),
+                    onward_to: None,
+                    recipient_kind: None,
+                },
+            )
+            .await
+            .unwrap();
+        let request_s = t0.elapsed().as_secs_f64();
+        wait_delivered(&cn, &t.id).await;
+        let total_s = t0.elapsed().as_secs_f64();
+        let after_s = total_s - request_s;
+        let view = kz.transfer(&t.id).await.unwrap();
+        let decision = view.decision.unwrap_or_default();
+        let mib = *size as f64 / 1048576.0;
+        println!("large transfer under an agreement, every step on: {size} bytes");
+        println!("  obligations met: {}", decision["met"]);
+        println!(
+            "  request incl. terms, content review and decision: {request_s:.2} s; then \
+             de-identification, marking, encryption, send, verify, receipt: {after_s:.2} s, \
+             {:.0} MiB/s",
+            mib / after_s
+        );
+        println!(
+            "  request to receipt: {total_s:.2} s, {:.0} MiB/s",
+            mib / total_s
+        );
+        if let Some((review_s, transfer_s)) = plain_large {
+            println!(
+                "  ratio to the plain transfer: approval to receipt {:.2} ({transfer_s:.2} s \
+                 plain), request to receipt {:.2} ({:.2} s plain)",
+                transfer_s / after_s,
+                (review_s + transfer_s) / total_s,
+                review_s + transfer_s
+            );
+        }
+        println!(
+            "  peak RSS during this case: provider node {:.0} MiB, consumer node {:.0} MiB",
+            peak_rss_mib(kz_proc.0.id()),
+            peak_rss_mib(cn_proc.0.id())
+        );
+    }
+}
+
+/// Cases 2 and 3: small transfers, plain then under an agreement (made here, and left in
+/// `agreement` for case 4).
+#[allow(clippy::too_many_arguments)]
+async fn small_transfers(
+    kz: &OrgClient,
+    cn: &OrgClient,
+    provider_id: &str,
+    kz_proc: &Proc,
+    cn_proc: &Proc,
+    small_n: usize,
+    run: &dyn Fn(&str) -> bool,
+    agreement_out: &mut Option<String>,
+) {
+    let provider_id = provider_id.to_owned();
+    let (schema, small) = silkgate_node::local::synthetic_trade_csv(400, 9);
+    let small = small[..small
+        .iter()
+        .take(10 * 1024)
+        .rposition(|&b| b == b'\n')
+        .unwrap()
+        + 1]
+        .to_vec();
+    let d = kz
+        .publish(
+            &PublishMetadata {
+                request_id: "bench-small".into(),
+                dataset_id: "bench-small".into(),
+                title: "10 KiB".into(),
+                description: String::new(),
+                sector: "trade".into(),
+                format: "csv".into(),
+                schema,
+                visibility: Visibility::Federation,
+            },
+            small.clone().into(),
+        )
+        .await
+        .unwrap();
+    if run("small") {
+        let mut lat = Vec::with_capacity(small_n);
+        let all = Instant::now();
+        for i in 0..small_n {
+            let t0 = Instant::now();
+            let t = cn
+                .request_transfer(&TransferRequest {
+                    request_id: format!("small-{i}"),
+                    provider: provider_id.clone(),
+                    dataset_id: d.dataset_id.clone(),
+                    sha256: d.sha256.clone(),
+                    purpose: "benchmark".into(),
+                    recipient_kind: None,
+                })
+                .await
+                .unwrap();
+            kz.decide(
+                &t.id,
+                &DecisionRequest {
+                    request_id: format!("small-ok-{i}"),
+                    approve: true,
+                    reason: None,
+                    grounds: None,
+                },
+            )
+            .await
+            .unwrap();
+            wait_delivered(cn, &t.id).await;
+            lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+        }
+        let total = all.elapsed().as_secs_f64();
+        lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        println!(
+            "small transfers: {} x {} bytes, request to receipt (automated approval)",
+            small_n,
+            small.len()
+        );
+        println!(
+            "  p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {:.0} transfers/s sequential",
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99),
+            lat[lat.len() - 1],
+            small_n as f64 / total
+        );
+        println!(
+            "  peak RSS after all: provider node {:.0} MiB, consumer node {:.0} MiB",
+            peak_rss_mib(kz_proc.0.id()),
+            peak_rss_mib(cn_proc.0.id())
+        );
+    }
+
+    // 3. The same transfers under an agreement with every step on: terms checked, content
+    // review, rule packs, de-identification (a pseudonymised column), marking, encryption,
+    // log, receipt; no manual step.
+    if !run("agreed-small") {
+        return;
+    }
+    let agreement = agree(kz, cn, &provider_id).await;
+    let mut lat = Vec::with_capacity(small_n);
+    let all = Instant::now();
+    for i in 0..small_n {
+        let t0 = Instant::now();
+        let t = cn
+            .request_under_agreement(
+                &agreement,
+                &silkgate_node::agreements::AgreementTransferRequest {
+                    request_id: format!("agreed-{i}"),
+                    dataset_id: d.dataset_id.clone(),
+                    sha256: d.sha256.clone(),
+                    onward_to: None,
+                    recipient_kind: None,
+                },
+            )
+            .await
+            .unwrap();
+        wait_delivered(cn, &t.id).await;
+        lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+        if i == 0 {
+            let met = kz.transfer(&t.id).await.unwrap().decision.unwrap()["met"].clone();
+            println!("under an agreement, obligations met on the first transfer: {met}");
+        }
+    }
+    let total = all.elapsed().as_secs_f64();
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "small transfers under an agreement, all steps on: {} x {} bytes, request to receipt",
+        small_n,
+        small.len()
+    );
+    println!(
+        "  p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {:.0} transfers/s sequential",
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        lat[lat.len() - 1],
+        small_n as f64 / total
+    );
+    *agreement_out = Some(agreement);
+}
+
+/// Writes a generated trade CSV of `gib` GiB and publishes it from the provider; returns the
+/// dataset, its size and the publishing time.
+async fn publish_big(
+    kz: &OrgClient,
+    dir: &Path,
+    gib: f64,
+) -> (silkgate_node::api_types::DatasetView, u64, f64) {
+    let file = dir.join("big.csv");
+    let target = (gib * 1024.0 * 1024.0 * 1024.0) as u64;
     {
         let mut f =
             std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&file).unwrap());
@@ -191,191 +496,7 @@ async fn main() {
         .await
         .unwrap();
     let upload_s = t_upload.elapsed().as_secs_f64();
-    let t_req = Instant::now();
-    let t = cn
-        .request_transfer(&TransferRequest {
-            request_id: "bench-big-1".into(),
-            provider: provider_id.clone(),
-            dataset_id: big.dataset_id.clone(),
-            sha256: big.sha256.clone(),
-            purpose: "benchmark".into(),
-            recipient_kind: None,
-        })
-        .await
-        .unwrap();
-    let review_s = t_req.elapsed().as_secs_f64();
-    let t0 = Instant::now();
-    kz.decide(
-        &t.id,
-        &DecisionRequest {
-            request_id: "bench-big-ok".into(),
-            approve: true,
-            reason: None,
-            grounds: None,
-        },
-    )
-    .await
-    .unwrap();
-    wait_delivered(&cn, &t.id).await;
-    let transfer_s = t0.elapsed().as_secs_f64();
-    let rss_kz = peak_rss_mib(kz_proc.0.id());
-    let rss_cn = peak_rss_mib(cn_proc.0.id());
-
-    // Plain TLS download of the same bytes (the encrypted delivery, ~the same size) by curl
-    // from the consumer's node, and a client-side fetch + decrypt for reference.
-    let cn_id = identity::load_identity(&cn_dir).unwrap();
-    let ca = cn_dir.join("ca.crt");
-    let curl_s = {
-        let token = &cn_file.credentials.api_token;
-        let started = Instant::now();
-        let out = Command::new("curl")
-            .args(["-sS", "--fail", "-o", "/dev/null", "--cacert"])
-            .arg(&ca)
-            .arg("-H")
-            .arg(format!("Authorization: Bearer {token}"))
-            .arg(format!(
-                "{}/api/v1/transfers/{}/payload",
-                cn_id.config.public_url, t.id
-            ))
-            .status()
-            .expect("curl is installed");
-        assert!(out.success(), "curl failed");
-        started.elapsed().as_secs_f64()
-    };
-    let gib_f = size as f64 / (1024.0 * 1024.0 * 1024.0);
-    println!("large transfer: {size} bytes ({gib_f:.2} GiB)");
-    println!(
-        "  publish (upload, hash, format check): {upload_s:.2} s, {:.0} MiB/s",
-        size as f64 / 1048576.0 / upload_s
-    );
-    println!("  request incl. content review on the provider: {review_s:.2} s");
-    println!(
-        "  approval to receipt (encrypt, send, verify, receipt): {transfer_s:.2} s, {:.0} MiB/s",
-        size as f64 / 1048576.0 / transfer_s
-    );
-    println!(
-        "  curl over TLS of the same-size encrypted file: {curl_s:.2} s, {:.0} MiB/s",
-        size as f64 / 1048576.0 / curl_s
-    );
-    println!("  ratio silkgate/curl: {:.2}", curl_s / transfer_s);
-    println!("  peak RSS: provider node {rss_kz:.0} MiB, consumer node {rss_cn:.0} MiB");
-
-    // ---- 2. small transfers ----
-    let (schema, small) = silkgate_node::local::synthetic_trade_csv(400, 9);
-    let small = small[..small
-        .iter()
-        .take(10 * 1024)
-        .rposition(|&b| b == b'\n')
-        .unwrap()
-        + 1]
-        .to_vec();
-    let d = kz
-        .publish(
-            &PublishMetadata {
-                request_id: "bench-small".into(),
-                dataset_id: "bench-small".into(),
-                title: "10 KiB".into(),
-                description: String::new(),
-                sector: "trade".into(),
-                format: "csv".into(),
-                schema,
-                visibility: Visibility::Federation,
-            },
-            small.clone().into(),
-        )
-        .await
-        .unwrap();
-    let mut lat = Vec::with_capacity(small_n);
-    let all = Instant::now();
-    for i in 0..small_n {
-        let t0 = Instant::now();
-        let t = cn
-            .request_transfer(&TransferRequest {
-                request_id: format!("small-{i}"),
-                provider: provider_id.clone(),
-                dataset_id: d.dataset_id.clone(),
-                sha256: d.sha256.clone(),
-                purpose: "benchmark".into(),
-                recipient_kind: None,
-            })
-            .await
-            .unwrap();
-        kz.decide(
-            &t.id,
-            &DecisionRequest {
-                request_id: format!("small-ok-{i}"),
-                approve: true,
-                reason: None,
-                grounds: None,
-            },
-        )
-        .await
-        .unwrap();
-        wait_delivered(&cn, &t.id).await;
-        lat.push(t0.elapsed().as_secs_f64() * 1000.0);
-    }
-    let total = all.elapsed().as_secs_f64();
-    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    println!(
-        "small transfers: {} x {} bytes, request to receipt (automated approval)",
-        small_n,
-        small.len()
-    );
-    println!(
-        "  p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {:.0} transfers/s sequential",
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.99),
-        lat[lat.len() - 1],
-        small_n as f64 / total
-    );
-    println!(
-        "  peak RSS after all: provider node {:.0} MiB, consumer node {:.0} MiB",
-        peak_rss_mib(kz_proc.0.id()),
-        peak_rss_mib(cn_proc.0.id())
-    );
-
-    // 3. The same transfers under an agreement with every step on: terms checked, content
-    // review, rule packs, de-identification (a pseudonymised column), marking, encryption,
-    // log, receipt; no manual step.
-    let agreement = agree(&kz, &cn, &provider_id).await;
-    let mut lat = Vec::with_capacity(small_n);
-    let all = Instant::now();
-    for i in 0..small_n {
-        let t0 = Instant::now();
-        let t = cn
-            .request_under_agreement(
-                &agreement,
-                &silkgate_node::agreements::AgreementTransferRequest {
-                    request_id: format!("agreed-{i}"),
-                    dataset_id: d.dataset_id.clone(),
-                    sha256: d.sha256.clone(),
-                    onward_to: None,
-                    recipient_kind: None,
-                },
-            )
-            .await
-            .unwrap();
-        wait_delivered(&cn, &t.id).await;
-        lat.push(t0.elapsed().as_secs_f64() * 1000.0);
-        if i == 0 {
-            let met = kz.transfer(&t.id).await.unwrap().decision.unwrap()["met"].clone();
-            println!("under an agreement, obligations met on the first transfer: {met}");
-        }
-    }
-    let total = all.elapsed().as_secs_f64();
-    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    println!(
-        "small transfers under an agreement, all steps on: {} x {} bytes, request to receipt",
-        small_n,
-        small.len()
-    );
-    println!(
-        "  p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {:.0} transfers/s sequential",
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.99),
-        lat[lat.len() - 1],
-        small_n as f64 / total
-    );
+    (big, size, upload_s)
 }
 
 /// An active agreement from the trade template: the consumer proposes with the benchmark
