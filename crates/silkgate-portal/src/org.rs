@@ -1017,7 +1017,23 @@ pub struct RequestRow {
     pub requested_at: i64,
     /// The obligations of the node's decision, by id.
     pub obligations: Vec<String>,
+    /// The obligations of the rule packs not met yet: approving needs grounds that meet them.
+    pub unmet: Vec<String>,
 }
+
+/// The grounds a provider can attest when approving (the fields of the policy's `Grounds`).
+pub const GROUNDS: [&str; 10] = [
+    "consent",
+    "standard_contract",
+    "certification",
+    "security_assessment",
+    "regulator_permit",
+    "regulator_notified",
+    "judicial_approval",
+    "impact_assessment",
+    "domestic_database",
+    "waiting_period_elapsed",
+];
 
 #[derive(Template)]
 #[template(path = "requests.html")]
@@ -1061,6 +1077,21 @@ pub async fn requests(State(node): State<NodeState>, ctx: Ctx) -> Result<Respons
                         .collect()
                 })
                 .unwrap_or_default(),
+            unmet: r
+                .report
+                .as_ref()
+                .and_then(|rep| rep.get("decision"))
+                .and_then(|d| {
+                    serde_json::from_value::<silkgate_node::pipeline::TransferDecision>(d.clone())
+                        .ok()
+                })
+                .map(|d| {
+                    d.unmet_legal_obligations()
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
             id: r.transfer.id.clone(),
             consumer_state: r.transfer.consumer.state().to_string(),
             consumer: r.transfer.consumer.to_string(),
@@ -1094,12 +1125,26 @@ pub async fn decide(
         _ => return Err(ctx.bad("decision", "approve or refuse")),
     };
     let reason = get("reason").trim().to_owned();
+    // Grounds the provider attests, one checkbox each: the node decides again on them.
+    let attested: Map<String, Value> = GROUNDS
+        .iter()
+        .filter(|g| form.contains_key(&format!("g_{g}")))
+        .map(|g| ((*g).to_owned(), Value::Bool(true)))
+        .collect();
+    let grounds = if attested.is_empty() {
+        None
+    } else {
+        Some(
+            serde_json::from_value(Value::Object(attested))
+                .map_err(|e| ctx.bad("grounds", e.to_string()))?,
+        )
+    };
     let org = organisation(&node, &ctx, &me).await?;
     let req = DecisionRequest {
         request_id: format!("{}-{id}", get("request_id")),
         approve,
         reason: (!reason.is_empty()).then_some(reason),
-        grounds: None,
+        grounds,
     };
     api::decide_as(&node, &org, &id, req)
         .await

@@ -771,3 +771,137 @@ async fn a_dataset_is_published_by_upload_reviewed_and_its_requests_decided() {
     assert!(notes.body.contains("data-kind=\"notice-refused\""));
     w.fed.shutdown();
 }
+
+fn people_csv(rows: usize) -> Vec<u8> {
+    let names = [
+        "Иванов Иван",
+        "Петров Пётр",
+        "Сидоров Алексей",
+        "Смирнов Сергей",
+    ];
+    let mut out = String::from("ФИО,Телефон,Сумма\n");
+    for i in 0..rows {
+        out.push_str(&format!(
+            "{} Иванович,+7 701 {:03} {:04},{}\n",
+            names[i % names.len()],
+            100 + i % 900,
+            1000 + i,
+            100 + i
+        ));
+    }
+    out.into_bytes()
+}
+
+#[tokio::test]
+async fn a_provider_attests_grounds_in_the_portal_to_meet_the_laws_obligations() {
+    let w = world().await;
+    let kz_admin = &w.browsers[&PortalRole::OrgAdmin];
+    let fields = [
+        ("csrf", kz_admin.csrf.as_str()),
+        ("request_id", "upload-people"),
+        ("dataset_id", "kz-people"),
+        ("title", "Payments to persons"),
+        ("description", ""),
+        ("sector", "trade"),
+        ("format", "csv"),
+        ("visibility", "federation"),
+        ("states", ""),
+    ];
+    let a = upload(&w.router, kz_admin, &fields, &people_csv(40)).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let sha = a.location().rsplit('/').next().unwrap().to_owned();
+    let (client, _) = w
+        .fed
+        .node("RU")
+        .register("reg-ru-3", "Ob Research", silkgate_model::Sector::Trade)
+        .await
+        .unwrap();
+    let t = client
+        .request_transfer(&TransferRequest {
+            request_id: "people-1".into(),
+            provider: w.kz_org.to_string(),
+            dataset_id: "kz-people".into(),
+            sha256: sha,
+            purpose: "payment reconciliation".into(),
+            recipient_kind: None,
+        })
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let unmet = loop {
+        let rec =
+            w.kz.store()
+                .transfer(&t.id, TransferRole::Provider)
+                .await
+                .unwrap();
+        if let Some(r) =
+            rec.filter(|r| r.transfer.status == silkgate_model::TransferStatus::AwaitingDecision)
+        {
+            let d: silkgate_node::pipeline::TransferDecision =
+                serde_json::from_value(r.report.unwrap()["decision"].clone()).unwrap();
+            break d
+                .unmet_legal_obligations()
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never awaited a decision"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        !unmet.is_empty(),
+        "personal data to RU leaves an obligation of the law"
+    );
+    let list = get(&w.router, "/portal/requests", kz_admin).await;
+    for o in &unmet {
+        assert!(
+            list.body.contains(&format!("<code>{o}</code>")),
+            "{o}: {}",
+            list.body
+        );
+    }
+    assert!(list.body.contains("name=\"g_standard_contract\""));
+    in_every_language(&w.router, "/portal/requests", kz_admin).await;
+    let path = format!("/portal/requests/{}", t.id);
+    let mut form = vec![
+        ("csrf".to_owned(), kz_admin.csrf.clone()),
+        ("request_id".to_owned(), "approve-1".to_owned()),
+        ("decision".to_owned(), "approve".to_owned()),
+    ];
+    // Approving without the grounds is refused, naming what is unmet.
+    let a = post(&w.router, &path, kz_admin, &form).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
+    assert!(
+        a.body.contains("grounds:") && a.body.contains(unmet[0].as_str()),
+        "{}",
+        a.body
+    );
+    // With every ground attested, the node decides again and approves.
+    form[1].1 = "approve-2".into();
+    for g in silkgate_portal::org::GROUNDS {
+        form.push((format!("g_{g}"), "on".into()));
+    }
+    let a = post(&w.router, &path, kz_admin, &form).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let done = client
+        .wait_final(&t.id, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(done.status, "delivered", "{done:?}");
+    let approved =
+        w.kz.store()
+            .events_about(&t.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|e| e.kind == "transfer.approved")
+            .unwrap();
+    assert_eq!(
+        approved.detail["provider"]["grounds"]["standard_contract"],
+        true
+    );
+    w.fed.shutdown();
+}
