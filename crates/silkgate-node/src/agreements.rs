@@ -1344,8 +1344,25 @@ pub async fn request_transfer(
     ApiJson(req): ApiJson<AgreementTransferRequest>,
 ) -> Result<Response, ApiError> {
     let caller = state.caller(&headers, conn.0.as_ref()).await?;
-    let org = org_only(&caller)?.clone();
-    let (rec, party) = visible(&state, &caller, &id).await?;
+    request_transfer_as(&state, &caller, &id, req).await
+}
+
+/// The consumer `caller` asks for a dataset version under agreement `id`: the one path of the
+/// API handler and the portal. Answers as the API does (201 with the transfer); the transfer
+/// id is [`crate::api::transfer_id_for`] of the consumer and the request id.
+///
+/// # Errors
+/// [`ApiError`]: 403 for anyone but the consumer, 409 when the agreement is not active, the
+/// provider node's refusal otherwise.
+pub async fn request_transfer_as(
+    state: &NodeState,
+    caller: &Caller,
+    id: &str,
+    req: AgreementTransferRequest,
+) -> Result<Response, ApiError> {
+    let id = id.to_owned();
+    let org = org_only(caller)?.clone();
+    let (rec, party) = visible(state, caller, &id).await?;
     if party != Some(Party::Consumer) {
         return Err(ApiError::Forbidden(
             "only the agreement's consumer requests transfers under it".into(),
@@ -1377,7 +1394,7 @@ pub async fn request_transfer(
         recipient_kind: req.recipient_kind,
     };
     crate::api::submit_transfer(
-        &state,
+        state,
         &org,
         plain,
         Some(crate::api::UnderAgreement {

@@ -80,6 +80,10 @@ pub fn router(state: NodeState) -> Router {
         .route("/portal/agreements/{id}/accept", post(org::accept))
         .route("/portal/agreements/{id}/counter", post(org::counter))
         .route(
+            "/portal/agreements/{id}/transfers",
+            post(org::request_under),
+        )
+        .route(
             "/portal/datasets/new",
             get(org::publish_form)
                 .post(org::publish)

@@ -271,25 +271,26 @@ fn attach_error(fields: &mut [TermField], term: &str, reason: String) {
     }
 }
 
+/// A term's value as readable text: lists joined with commas, objects as `key: value` pairs.
+fn human(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(human).collect::<Vec<_>>().join(", "),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", human(v)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
 /// Fills a clause's `{term}` placeholders from the terms.
 fn fill(text: &str, terms: &Value) -> String {
     let mut out = text.to_owned();
     if let Value::Object(map) = terms {
         for (k, v) in map {
-            let shown = match v {
-                Value::String(s) => s.clone(),
-                Value::Array(items) => items
-                    .iter()
-                    .map(|i| {
-                        i.as_str()
-                            .map(str::to_owned)
-                            .unwrap_or_else(|| i.to_string())
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                other => other.to_string(),
-            };
-            out = out.replace(&format!("{{{k}}}"), &shown);
+            out = out.replace(&format!("{{{k}}}"), &human(v));
         }
     }
     out
@@ -555,6 +556,9 @@ struct AgreementPage {
     may_act: bool,
     fields: Vec<TermField>,
     request_id: String,
+    /// For the consumer's administrator under an active agreement: the provider's dataset
+    /// versions it can ask for (`id@sha256`, title).
+    offers: Vec<(String, String)>,
 }
 
 fn status_word(s: AgreementStatus) -> &'static str {
@@ -642,6 +646,13 @@ async fn agreement_page(
     let my_turn = proposed && party.is_some_and(|p| p != doc.proposed_by);
     let waiting_other = proposed && party.is_some_and(|p| p == doc.proposed_by);
     let may_act = my_turn && ctx.is(ADMIN);
+    let offers =
+        if rec.status == AgreementStatus::Active && party == Some(Party::Consumer) && ctx.is(ADMIN)
+        {
+            provider_offers(node, &rec.consumer, &rec.provider).await
+        } else {
+            Vec::new()
+        };
     let page = AgreementPage {
         status: status_word(rec.status),
         provider_state: rec.provider.state().to_string(),
@@ -660,12 +671,84 @@ async fn agreement_page(
         may_act,
         fields: fields.unwrap_or_else(|| term_fields(&view.terms)),
         request_id: auth::random_token(),
+        offers,
         view,
         ctx,
     };
     let mut resp = html(&page);
     *resp.status_mut() = status;
     Ok(resp)
+}
+
+/// The provider's dataset versions the consumer may see, from the federation's catalogue.
+async fn provider_offers(
+    node: &NodeState,
+    consumer: &OrgId,
+    provider: &OrgId,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut token = None;
+    // A few pages at most: the form lists what a person can choose from.
+    for _ in 0..5 {
+        let Ok(page) = silkgate_node::federation::federated_search(
+            node,
+            consumer.state(),
+            Some(provider.state()),
+            None,
+            None,
+            100,
+            token.clone(),
+        )
+        .await
+        else {
+            break;
+        };
+        out.extend(
+            page.items
+                .iter()
+                .filter(|d| d.provider == provider.as_str())
+                .map(|d| (format!("{}@{}", d.dataset_id, d.sha256), d.title.clone())),
+        );
+        token = page.next_page_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    out
+}
+
+/// `POST /portal/agreements/{id}/transfers`: the consumer's administrator asks for one of the
+/// provider's dataset versions under the agreement, through the node's own path; then the
+/// transfer's timeline.
+pub async fn request_under(
+    State(node): State<NodeState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, Fail> {
+    let form = form_map(pairs);
+    let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+    let me = org_id(&ctx, ADMIN)?;
+    ctx.require_form(ADMIN, &get("csrf"))?;
+    let chosen = get("dataset");
+    let (dataset_id, sha256) = chosen
+        .split_once('@')
+        .ok_or_else(|| ctx.bad("dataset", "choose a dataset version"))?;
+    let onward = get("onward_to").trim().to_owned();
+    let request_id = get("request_id");
+    let org = organisation(&node, &ctx, &me).await?;
+    let req = silkgate_node::agreements::AgreementTransferRequest {
+        request_id: request_id.clone(),
+        dataset_id: dataset_id.to_owned(),
+        sha256: sha256.to_owned(),
+        onward_to: (!onward.is_empty()).then_some(onward),
+        recipient_kind: None,
+    };
+    agreements::request_transfer_as(&node, &Caller::Org(org), &id, req)
+        .await
+        .map_err(|e| api_fail(&ctx, e))?;
+    let transfer = api::transfer_id_for(&me, &request_id);
+    Ok(Redirect::to(&format!("/portal/transfers/{transfer}")).into_response())
 }
 
 /// `GET /portal/agreements/{id}`: the agreement with its lifecycle, clauses in the page's

@@ -301,3 +301,7 @@ org-ground-judicial_approval = The approval for data going to a foreign authorit
 org-ground-impact_assessment = The required impact assessment is done
 org-ground-domestic_database = The required database is kept inside our state
 org-ground-waiting_period_elapsed = The statutory waiting period has elapsed without objection
+agreement-request = Ask for data under this agreement
+agreement-onward-to = Onward transfer to (state code, if any)
+agreement-onward-help = Leave empty unless your organisation will pass the data on to another state; the agreement's onward-transfer term is checked.
+agreement-request-submit = Send the request

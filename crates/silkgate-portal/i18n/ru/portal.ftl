@@ -301,3 +301,7 @@ org-ground-judicial_approval = Получено одобрение переда�
 org-ground-impact_assessment = Проведена требуемая оценка воздействия
 org-ground-domestic_database = Требуемая база данных ведётся в нашем государстве
 org-ground-waiting_period_elapsed = Установленный срок ожидания истёк без возражений
+agreement-request = Запросить данные по этому соглашению
+agreement-onward-to = Дальнейшая передача в (код государства, если есть)
+agreement-onward-help = Оставьте пустым, если ваша организация не будет передавать данные в другое государство; проверяется условие соглашения о дальнейшей передаче.
+agreement-request-submit = Отправить запрос

@@ -301,3 +301,7 @@ org-ground-judicial_approval = 已获得向外国机关提供数据的批准
 org-ground-impact_assessment = 已完成所需的影响评估
 org-ground-domestic_database = 所需数据库保存在本国境内
 org-ground-waiting_period_elapsed = 法定等待期已届满且无异议
+agreement-request = 依据本协议请求数据
+agreement-onward-to = 再转移至（国家代码，如有）
+agreement-onward-help = 除非贵组织将把数据转交给另一国家，否则请留空；系统将核对协议的再转移条款。
+agreement-request-submit = 发送请求

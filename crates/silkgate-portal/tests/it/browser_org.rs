@@ -1,5 +1,5 @@
 //! An agreement made in the browser across two nodes: proposed in the KZ portal, signed in the
-//! RU portal, then a transfer under it watched to delivery in the RU portal. Gated like
+//! RU portal, then a transfer under it asked for and watched to delivery in the RU portal. Gated like
 //! `browser.rs` by `SILKGATE_PORTAL_BROWSER=1`; screenshots go to `target/portal-screenshots/`.
 
 use std::time::Duration;
@@ -7,7 +7,6 @@ use std::time::Duration;
 use fantoccini::{Client, Locator};
 use serde_json::json;
 use silkgate_model::{Date, TransferStatus};
-use silkgate_node::agreements::AgreementTransferRequest;
 use silkgate_portal::auth;
 use silkgate_store::{PortalRole, TransferRole};
 
@@ -27,6 +26,22 @@ async fn set(c: &Client, id: &str, value: &str) {
     )
     .await
     .unwrap_or_else(|e| panic!("set {id}: {e}"));
+}
+
+/// The page is no wider than the window: no text runs off to the side.
+async fn fits(c: &Client, what: &str) {
+    let widths = c
+        .execute(
+            "const d = document.documentElement; return [d.scrollWidth, d.clientWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (scroll, client) = (widths[0].as_i64().unwrap(), widths[1].as_i64().unwrap());
+    assert!(
+        scroll <= client,
+        "{what} is {scroll} px wide in a {client} px window"
+    );
 }
 
 async fn click(c: &Client, css: &str) {
@@ -130,6 +145,7 @@ async fn an_agreement_is_proposed_and_signed_in_chromium_and_a_transfer_under_it
     set(&c, "t_marking", &marking.to_string()).await;
     set(&c, "t_validity_not_before", &day(-1)).await;
     set(&c, "t_validity_not_after", &day(300)).await;
+    fits(&c, "proposal form").await;
     shot(&c, "agreement-propose-en").await;
     click(&c, "#propose-form button[type=submit]").await;
     wait_for_source(&c, "id=\"agreement-status\"").await;
@@ -180,7 +196,7 @@ async fn an_agreement_is_proposed_and_signed_in_chromium_and_a_transfer_under_it
     assert!(html.contains("data-kind=\"agreement.signed\""));
     shot(&c, "agreement-active-ru").await;
 
-    // A transfer under it, asked by the RU organisation's system, watched in the RU portal.
+    // A transfer under it, asked for in the RU portal, watched there to delivery.
     let dataset =
         w.kz.store()
             .datasets_of(&w.kz_org)
@@ -189,19 +205,40 @@ async fn an_agreement_is_proposed_and_signed_in_chromium_and_a_transfer_under_it
             .into_iter()
             .find(|d| d.dataset_id == "kz-customs-2026")
             .unwrap();
-    let t = ru_client
-        .request_under_agreement(
-            &id,
-            &AgreementTransferRequest {
-                request_id: "browser-under-1".into(),
-                dataset_id: dataset.dataset_id.clone(),
-                sha256: dataset.sha256.clone(),
-                onward_to: None,
-                recipient_kind: None,
-            },
-        )
+    let wanted = format!("{}@{}", dataset.dataset_id, dataset.sha256);
+    wait_for_source(&c, "id=\"request-form\"").await;
+    click(&c, &format!("#dataset option[value='{wanted}']")).await;
+    shot(&c, "agreement-request-ru").await;
+    fits(&c, "agreement page").await;
+    // Readable on a phone: the same page in a phone-sized window, nothing wider than it.
+    c.set_window_size(390, 844).await.unwrap();
+    fits(&c, "agreement page on a phone").await;
+    shot(&c, "agreement-phone-ru").await;
+    c.set_window_size(1200, 900).await.unwrap();
+    click(&c, "#request-button").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !c
+        .current_url()
         .await
-        .unwrap();
+        .unwrap()
+        .path()
+        .starts_with("/portal/transfers/")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the request did not lead to its transfer: {}",
+            c.source().await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let transfer_id = c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .trim_start_matches("/portal/transfers/")
+        .to_owned();
+    let t = ru_client.transfer(&transfer_id).await.unwrap();
     // If the provider's approval is asked for this request, it is given in the KZ portal.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let mut approved_in_portal = false;

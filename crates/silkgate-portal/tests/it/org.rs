@@ -67,6 +67,11 @@ pub fn routes() -> Vec<(&'static str, String, [u16; 5])> {
             "/portal/agreements/ag-unknown/counter".into(),
             [303, 403, 404, 403, 403],
         ),
+        (
+            "POST",
+            "/portal/agreements/ag-unknown/transfers".into(),
+            admin_post,
+        ),
         ("GET", "/portal/datasets/new".into(), admin),
         // Not multipart: refused as a bad form once the role is checked.
         ("POST", "/portal/datasets/new".into(), admin_post),
