@@ -285,6 +285,60 @@ fn human(v: &Value) -> String {
     }
 }
 
+/// A refused field, as the summary at the top of a form lists it (linking to the field).
+#[derive(Debug, Clone)]
+pub struct ErrorLink {
+    /// The field's element id.
+    pub anchor: String,
+    /// Its label in the page's language.
+    pub label: String,
+    /// Why it was refused.
+    pub message: String,
+}
+
+/// The summary of a form's refused fields: the terms' fields, then the others by name.
+fn summary_of(
+    ctx: &Ctx,
+    fields: &[TermField],
+    others: &BTreeMap<String, String>,
+) -> Vec<ErrorLink> {
+    let mut out: Vec<ErrorLink> = others
+        .iter()
+        .map(|(k, v)| {
+            let key = match k.as_str() {
+                "counterparty" => "propose-counterparty",
+                "role" => "propose-role",
+                "dataset_id" => "publish-dataset-id",
+                "title" => "publish-dataset-title",
+                "description" => "publish-description",
+                "sector" => "col-sector",
+                "format" => "publish-format",
+                "states" => "publish-states",
+                "visibility" => "publish-visibility",
+                "file" => "publish-file",
+                _ => "",
+            };
+            ErrorLink {
+                anchor: k.clone(),
+                label: if key.is_empty() {
+                    k.clone()
+                } else {
+                    ctx.t(key)
+                },
+                message: v.clone(),
+            }
+        })
+        .collect();
+    out.extend(fields.iter().filter_map(|f| {
+        f.error.as_ref().map(|e| ErrorLink {
+            anchor: f.name.clone(),
+            label: ctx.t(&f.label_key()),
+            message: e.clone(),
+        })
+    }));
+    out
+}
+
 /// Fills a clause's `{term}` placeholders from the terms.
 fn fill(text: &str, terms: &Value) -> String {
     let mut out = text.to_owned();
@@ -350,6 +404,7 @@ struct ProposePage {
     role: String,
     fields: Vec<TermField>,
     errors: BTreeMap<String, String>,
+    summary: Vec<ErrorLink>,
 }
 
 /// Query of the proposal form: the template chosen.
@@ -396,6 +451,7 @@ pub async fn propose_form(
         role: "provider".into(),
         fields: term_fields(&terms),
         errors: BTreeMap::new(),
+        summary: Vec::new(),
         ctx,
     };
     Ok(html(&page))
@@ -476,6 +532,7 @@ pub async fn propose(
         counterparty,
         counterparties: counterparties(&node, &ctx, &me).await,
         role,
+        summary: summary_of(&ctx, &fields, &errors),
         fields,
         errors,
         ctx,
@@ -555,6 +612,7 @@ struct AgreementPage {
     waiting_other: bool,
     may_act: bool,
     fields: Vec<TermField>,
+    summary: Vec<ErrorLink>,
     request_id: String,
     /// For the consumer's administrator under an active agreement: the provider's dataset
     /// versions it can ask for (`id@sha256`, title).
@@ -669,6 +727,10 @@ async fn agreement_page(
             .is_some_and(|f| f.iter().any(|f| f.error.is_some())),
         waiting_other,
         may_act,
+        summary: fields
+            .as_deref()
+            .map(|f| summary_of(&ctx, f, &BTreeMap::new()))
+            .unwrap_or_default(),
         fields: fields.unwrap_or_else(|| term_fields(&view.terms)),
         request_id: auth::random_token(),
         offers,
@@ -839,6 +901,7 @@ struct PublishPage {
     sectors: Vec<&'static str>,
     values: BTreeMap<String, String>,
     errors: BTreeMap<String, String>,
+    summary: Vec<ErrorLink>,
 }
 
 impl PublishPage {
@@ -862,6 +925,7 @@ pub async fn publish_form(ctx: Ctx) -> Result<Response, Fail> {
         sectors: Sector::ALL.iter().map(|s| s.as_str()).collect(),
         values,
         errors: BTreeMap::new(),
+        summary: Vec::new(),
         ctx,
     }))
 }
@@ -1028,6 +1092,7 @@ pub async fn publish(
         request_id: values.get("request_id").cloned().unwrap_or_default(),
         sectors: Sector::ALL.iter().map(|s| s.as_str()).collect(),
         values,
+        summary: summary_of(&ctx, &[], &errors),
         errors,
         ctx,
     });

@@ -305,3 +305,4 @@ agreement-request = Ask for data under this agreement
 agreement-onward-to = Onward transfer to (state code, if any)
 agreement-onward-help = Leave empty unless your organisation will pass the data on to another state; the agreement's onward-transfer term is checked.
 agreement-request-submit = Send the request
+form-errors = Some fields need correcting:

@@ -262,6 +262,12 @@ async fn an_agreement_is_proposed_countered_and_signed_in_the_portal_of_both_nod
             .unwrap_or_else(|| panic!("no error beside {field}: {}", a.body));
         let err = &a.body[err_at..err_at + a.body[err_at..].find("</p>").unwrap()];
         assert!(err.contains(says), "{field}: {err}");
+        // The summary at the top announces it and links to the field.
+        let summary = &a.body[a
+            .body
+            .find("class=\"error-summary\" role=\"alert\"")
+            .expect("summary")..];
+        assert!(summary[..summary.find("</div>").unwrap()].contains(&format!("href=\"#{field}\"")));
         assert!(
             a.body.contains(&format!("value=\"{ru_org}\"")),
             "counterparty kept"
@@ -414,6 +420,35 @@ async fn an_agreement_is_proposed_countered_and_signed_in_the_portal_of_both_nod
             rec.status
         );
     }
+    // An organisation that is no party does not see it, not even that it exists.
+    let (_, other) = w
+        .fed
+        .node("KZ")
+        .register(
+            "reg-kz-other",
+            "Caspian Freight",
+            silkgate_model::Sector::Trade,
+        )
+        .await
+        .unwrap();
+    let other_org: OrgId = other.credentials.organisation.id.parse().unwrap();
+    let (_, outsider) =
+        world::account(&w.kz, "outsider@kz", PortalRole::OrgAdmin, Some(other_org)).await;
+    assert_eq!(
+        get(&w.router, &path, &outsider).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let a = post(
+        &w.router,
+        &format!("{path}/accept"),
+        &outsider,
+        &[
+            ("csrf".to_owned(), outsider.csrf.clone()),
+            ("request_id".to_owned(), "outsider-1".to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
     // Both signatures, and each step with its log entry, on the page.
     let page = get(&w.router, &path, kz_member).await;
     for s in [
