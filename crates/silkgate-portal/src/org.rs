@@ -1188,6 +1188,7 @@ pub const GROUNDS: [&str; 10] = [
 struct RequestsPage {
     ctx: Ctx,
     rows: Vec<RequestRow>,
+    more: usize,
     request_id: String,
 }
 
@@ -1196,13 +1197,21 @@ async fn awaiting(
     ctx: &Ctx,
     me: &OrgId,
 ) -> Result<Vec<silkgate_store::TransferRecord>, Fail> {
+    awaiting_of(node, me).await.map_err(|e| ctx.internal(e))
+}
+
+/// The organisation's own transfers as provider that wait for its decision (read from its
+/// transfers, so the cost follows its own volume, not the node's).
+async fn awaiting_of(
+    node: &NodeState,
+    me: &OrgId,
+) -> Result<Vec<silkgate_store::TransferRecord>, silkgate_store::StoreError> {
     Ok(node
         .store()
-        .transfers_in_status(TransferRole::Provider, TransferStatus::AwaitingDecision)
-        .await
-        .map_err(|e| ctx.internal(e))?
+        .transfers_of(me, TransferRole::Provider)
+        .await?
         .into_iter()
-        .filter(|r| r.transfer.provider == *me)
+        .filter(|r| r.transfer.status == TransferStatus::AwaitingDecision)
         .collect())
 }
 
@@ -1210,9 +1219,11 @@ async fn awaiting(
 /// (the node asks the provider's approval of each request), with the forms to decide.
 pub async fn requests(State(node): State<NodeState>, ctx: Ctx) -> Result<Response, Fail> {
     let me = org_id(&ctx, ORG)?;
-    let rows = awaiting(&node, &ctx, &me)
-        .await?
+    let all = awaiting(&node, &ctx, &me).await?;
+    let more = all.len().saturating_sub(LIST_MAX);
+    let rows = all
         .into_iter()
+        .take(LIST_MAX)
         .map(|r| RequestRow {
             obligations: r
                 .report
@@ -1250,6 +1261,7 @@ pub async fn requests(State(node): State<NodeState>, ctx: Ctx) -> Result<Respons
         .collect();
     Ok(html(&RequestsPage {
         rows,
+        more,
         request_id: auth::random_token(),
         ctx,
     }))
@@ -1369,12 +1381,7 @@ pub async fn notices(
             });
         }
     }
-    for r in store
-        .transfers_in_status(TransferRole::Provider, TransferStatus::AwaitingDecision)
-        .await?
-        .into_iter()
-        .filter(|r| r.transfer.provider == *me)
-    {
+    for r in awaiting_of(node, me).await? {
         out.push(Notice {
             kind: "notice-request",
             action: true,
@@ -1430,15 +1437,21 @@ pub async fn attention_count(
 struct NotificationsPage {
     ctx: Ctx,
     items: Vec<Notice>,
+    more: usize,
 }
+
+/// Most rows a list page shows (newest first); the rest are counted.
+const LIST_MAX: usize = 100;
 
 /// `GET /portal/notifications`: the organisation's notices.
 pub async fn notifications(State(node): State<NodeState>, ctx: Ctx) -> Result<Response, Fail> {
     let me = org_id(&ctx, ORG)?;
-    let items = notices(&node, &me, silkgate_store::now_unix(), false)
+    let mut items = notices(&node, &me, silkgate_store::now_unix(), false)
         .await
         .map_err(|e| ctx.internal(e))?;
-    Ok(html(&NotificationsPage { ctx, items }))
+    let more = items.len().saturating_sub(2 * LIST_MAX);
+    items.truncate(2 * LIST_MAX);
+    Ok(html(&NotificationsPage { ctx, items, more }))
 }
 
 /// Every data category's id, for the help beside the categories term.

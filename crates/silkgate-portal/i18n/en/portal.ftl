@@ -306,3 +306,4 @@ agreement-onward-to = Onward transfer to (state code, if any)
 agreement-onward-help = Leave empty unless your organisation will pass the data on to another state; the agreement's onward-transfer term is checked.
 agreement-request-submit = Send the request
 form-errors = Some fields need correcting:
+list-more = … and { $n } more, not shown.

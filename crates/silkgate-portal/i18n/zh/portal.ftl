@@ -306,3 +306,4 @@ agreement-onward-to = 再转移至（国家代码，如有）
 agreement-onward-help = 除非贵组织将把数据转交给另一国家，否则请留空；系统将核对协议的再转移条款。
 agreement-request-submit = 发送请求
 form-errors = 以下字段需要更正：
+list-more = ……另有 { $n } 项未显示。
