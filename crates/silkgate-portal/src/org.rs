@@ -1333,8 +1333,9 @@ pub struct Notice {
 const NOTICE_DAYS: i64 = 30;
 
 /// What needs the organisation `me`'s attention, newest first: agreements waiting for its
-/// signature (new or countered), requests waiting for its decision, and of the last 30 days,
-/// deliveries received, transfers refused, agreements suspended. Derived from the store's
+/// signature (new or countered), requests waiting for its decision, agreements signed but not
+/// yet in force, and of the last 30 days, deliveries received, transfers refused, agreements
+/// suspended. Derived from the store's
 /// agreements and transfers, which the events drive.
 ///
 /// With `actions_only`, only what asks the organisation to act (cheaper: the header's count).
@@ -1369,6 +1370,7 @@ pub async fn notices(
             {
                 Some(("notice-suspended", false))
             }
+            AgreementStatus::Signed if !actions_only => Some(("notice-signed", false)),
             _ => None,
         };
         if let Some((kind, action)) = kind {

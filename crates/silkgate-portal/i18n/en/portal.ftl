@@ -307,3 +307,4 @@ agreement-onward-help = Leave empty unless your organisation will pass the data 
 agreement-request-submit = Send the request
 form-errors = Some fields need correcting:
 list-more = … and { $n } more, not shown.
+notice-signed = Agreement signed, not yet in force (awaiting an authority approval or its start date)

@@ -307,3 +307,4 @@ agreement-onward-help = 除非贵组织将把数据转交给另一国家，否�
 agreement-request-submit = 发送请求
 form-errors = 以下字段需要更正：
 list-more = ……另有 { $n } 项未显示。
+notice-signed = 协议已签署，尚未生效（等待主管机关批准或生效日期）

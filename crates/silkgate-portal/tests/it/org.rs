@@ -479,6 +479,12 @@ async fn an_agreement_is_proposed_countered_and_signed_in_the_portal_of_both_nod
     // Nothing is left to sign.
     let notes = get(&w.router, "/portal/notifications", kz_admin).await;
     assert!(!notes.body.contains("data-kind=\"notice-countered\""));
+    // Signed but not in force yet (its validity starts later): known, nothing to do.
+    assert!(
+        notes.body.contains("data-kind=\"notice-signed\""),
+        "{}",
+        notes.body
+    );
     w.fed.shutdown();
 }
 
