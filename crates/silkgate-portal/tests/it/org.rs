@@ -617,6 +617,29 @@ async fn a_dataset_is_published_by_upload_reviewed_and_its_requests_decided() {
     assert!(review.body.contains("scan.rows"), "{}", review.body);
     assert!(review.body.contains("declaration_id"));
     in_every_language(&w.router, &review_path, kz_member).await;
+    // JSON Lines: the columns come from the first object; visible to the states listed.
+    let mut jl = base(&kz_admin.csrf, "kz-lines");
+    jl[6].1 = "json-lines".into();
+    jl[7].1 = "states".into();
+    jl[8].1 = "RU, CN".into();
+    let lines =
+        b"{\"shipment\":\"S1\",\"tonnes\":12}\n{\"shipment\":\"S2\",\"tonnes\":7}\n".to_vec();
+    let a = send(jl, lines, kz_admin.clone()).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let (version, _) =
+        w.kz.store()
+            .dataset_version("kz-lines", a.location().rsplit('/').next().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    let names: Vec<&str> = version.schema.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["shipment", "tonnes"]);
+    assert_eq!(
+        version.visibility,
+        silkgate_model::Visibility::States {
+            states: vec!["RU".parse().unwrap(), "CN".parse().unwrap()]
+        }
+    );
     // Another organisation's version is not found.
     let ru_state = w.fed.node("RU").running.state.clone();
     let ru_org = ru_state.store().organisations().await.unwrap()[0]
