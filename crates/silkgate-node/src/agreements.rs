@@ -203,19 +203,38 @@ pub fn required_approvals(
     terms: &Terms,
 ) -> Result<BTreeSet<StateCode>, silkgate_policy::FactsError> {
     let mut out = BTreeSet::new();
-    if provider.state() == consumer.state() {
-        return Ok(out);
-    }
-    let decision = engine.decide(&agreement_facts(sub, provider, consumer, terms))?;
-    if decision.outcome != Outcome::Deny
-        && decision
-            .obligations
-            .iter()
-            .any(|o| AUTHORITY_OBLIGATIONS.iter().any(|(id, _)| *id == o.id))
-    {
+    if !authority_obligations(engine, sub, provider, consumer, terms)?.is_empty() {
         out.insert(provider.state());
     }
     Ok(out)
+}
+
+/// The obligations of the provider's rule pack that only an authority can meet
+/// ([`AUTHORITY_OBLIGATIONS`]) for the agreement's worst case, with their citations: why the
+/// agreement waits for the authority's approval (what [`required_approvals`] decides on, and
+/// what the portal's approval queue shows). None for a domestic agreement or a denial.
+///
+/// # Errors
+/// The engine's refusal of the facts, naming the field.
+pub fn authority_obligations(
+    engine: &PolicyEngine,
+    sub: SubCommittee,
+    provider: &OrgId,
+    consumer: &OrgId,
+    terms: &Terms,
+) -> Result<Vec<silkgate_policy::Obligation>, silkgate_policy::FactsError> {
+    if provider.state() == consumer.state() {
+        return Ok(Vec::new());
+    }
+    let decision = engine.decide(&agreement_facts(sub, provider, consumer, terms))?;
+    if decision.outcome == Outcome::Deny {
+        return Ok(Vec::new());
+    }
+    Ok(decision
+        .obligations
+        .into_iter()
+        .filter(|o| AUTHORITY_OBLIGATIONS.iter().any(|(id, _)| *id == o.id))
+        .collect())
 }
 
 /// The grounds an agreement's authority approvals attest, for the policy facts of its
@@ -1077,6 +1096,74 @@ pub async fn accept_as(
     .await
 }
 
+/// Who acts on an agreement's status or signs an authority's approval: the API's callers by
+/// token, or a person of the state's authority (a regulator or the operator) signed in to the
+/// portal. The token handlers and the portal call the same functions
+/// ([`change_agreement_status`], [`approve_agreement`]), so the rules are written once.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Actor {
+    /// The node operator, by API token.
+    Operator,
+    /// A party organisation, by API token.
+    Org(Organisation),
+    /// A person of this state's authority signed in to the portal, named by the portal
+    /// account's opaque id (never the login, so no personal data reaches the log). It acts for
+    /// the authority: on agreements of which a party belongs to this node's state only.
+    Authority {
+        /// The portal account's opaque id (`acct-<hex>`).
+        account_id: String,
+    },
+}
+
+impl From<Caller> for Actor {
+    fn from(c: Caller) -> Self {
+        match c {
+            Caller::Operator => Actor::Operator,
+            Caller::Org(o) => Actor::Org(o),
+        }
+    }
+}
+
+impl Actor {
+    /// The scope its request ids are remembered in, and who it is in the events.
+    fn scope_and_by(&self, state: &NodeState, authority: bool) -> (String, String) {
+        match self {
+            Actor::Operator if authority => {
+                ("operator".into(), format!("authority:{}", state.node_id()))
+            }
+            Actor::Operator => ("operator".into(), format!("operator:{}", state.node_id())),
+            Actor::Org(o) => (o.id.to_string(), o.id.to_string()),
+            Actor::Authority { account_id } => (
+                format!("portal:{account_id}"),
+                format!("authority:{}/{account_id}", state.node_id()),
+            ),
+        }
+    }
+}
+
+/// The stored agreement, if `actor` may act on it; anyone else gets "not found". A person of
+/// the authority sees the agreements of which a party belongs to this node's state.
+async fn visible_to(
+    state: &NodeState,
+    actor: &Actor,
+    id: &str,
+) -> Result<AgreementRecord, ApiError> {
+    match actor {
+        Actor::Operator => Ok(visible(state, &Caller::Operator, id).await?.0),
+        Actor::Org(o) => Ok(visible(state, &Caller::Org(o.clone()), id).await?.0),
+        Actor::Authority { .. } => {
+            let rec = visible(state, &Caller::Operator, id).await?.0;
+            let me = state.identity().config.state;
+            let doc = rec.state.document();
+            if doc.provider.state() != me && doc.consumer.state() != me {
+                return Err(ApiError::NotFound(format!("agreement {id}")));
+            }
+            Ok(rec)
+        }
+    }
+}
+
 /// `POST /api/v1/agreements/{id}/approval`: the operator of a state whose approval the
 /// agreement requires signs an authority approval of this exact text (`reason` is its basis:
 /// `security_assessment`, `standard_contract` or `regulator_permit`). With every required
@@ -1092,7 +1179,26 @@ pub async fn approve(
     ApiJson(req): ApiJson<AgreementActionRequest>,
 ) -> Result<Response, ApiError> {
     let caller = state.caller(&headers, conn.0.as_ref()).await?;
-    if !matches!(caller, Caller::Operator) {
+    let view = approve_agreement(&state, &Actor::from(caller), &id, &req).await?;
+    Ok((StatusCode::OK, Json(view)).into_response())
+}
+
+/// Signs this state's authority approval of agreement `id` for `actor` (the operator by
+/// token, or a person of the authority in the portal), with `req.reason` as its basis; the
+/// agreement becomes active once every required approval is present and today is within
+/// validity. The new state reaches the other party's node before it is stored here.
+///
+/// # Errors
+/// [`ApiError::Forbidden`] for an organisation; [`ApiError::BadRequest`] naming `reason` for
+/// an unknown basis; [`ApiError::NotFound`]; [`ApiError::Conflict`] when the agreement is not
+/// signed or does not require this state's approval; a peer's refusal.
+pub async fn approve_agreement(
+    state: &NodeState,
+    actor: &Actor,
+    id: &str,
+    req: &AgreementActionRequest,
+) -> Result<AgreementView, ApiError> {
+    if matches!(actor, Actor::Org(_)) {
         return Err(ApiError::Forbidden(
             "only the node operator signs an authority's approval".into(),
         ));
@@ -1108,12 +1214,12 @@ pub async fn approve(
             ),
         ));
     }
-    let scope = "operator";
-    let fp = fingerprint(&["approve", &id, &basis]);
-    if let Some(r) = check_replay(&state, scope, &req.request_id, &fp).await? {
-        return Ok(r);
+    let (scope, by) = actor.scope_and_by(state, true);
+    let fp = fingerprint(&["approve", id, &basis]);
+    if let Some(v) = check_replay_view(state, &scope, &req.request_id, &fp).await? {
+        return Ok(v);
     }
-    let (rec, _) = visible(&state, &caller, &id).await?;
+    let rec = visible_to(state, actor, id).await?;
     let AgreementState::Signed { agreement } = &rec.state else {
         return Err(ApiError::Conflict {
             field: "status".into(),
@@ -1131,21 +1237,20 @@ pub async fn approve(
         });
     }
     let mut signed = agreement.clone();
-    let approval = signed.approval_for(me, &basis, today(&state));
+    let approval = signed.approval_for(me, &basis, today(state));
     let approval = Signed::sign(approval, state.node_id(), &state.identity().signing_key)
         .map_err(ApiError::internal)?;
     signed
-        .add_approval(approval, &keys(&state))
+        .add_approval(approval, &keys(state))
         .map_err(agreement_error)?;
-    let new = match signed.activate(today(&state)) {
+    let new = match signed.activate(today(state)) {
         Ok(active) => AgreementState::Active { agreement: active },
         Err(_) => AgreementState::Signed { agreement: signed },
     };
-    send_to_parties(&state, &new).await?;
-    let by = format!("authority:{}", state.node_id());
-    commit_local(
-        &state,
-        scope,
+    send_to_parties(state, &new).await?;
+    commit_local_view(
+        state,
+        &scope,
         &req.request_id,
         &fp,
         Some(&rec),
@@ -1156,11 +1261,27 @@ pub async fn approve(
     .await
 }
 
-#[derive(Clone, Copy)]
-enum Change {
+/// A change of an agreement's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AgreementAction {
+    /// Active to suspended: the next transfer request under it is refused on both nodes.
     Suspend,
+    /// Suspended to active again (the authority only).
     Resume,
+    /// Active or suspended to terminated, for good.
     Terminate,
+}
+
+impl AgreementAction {
+    /// The stable word (`suspend`, `resume`, `terminate`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Suspend => "suspend",
+            Self::Resume => "resume",
+            Self::Terminate => "terminate",
+        }
+    }
 }
 
 async fn change_status(
@@ -1169,55 +1290,71 @@ async fn change_status(
     headers: HeaderMap,
     id: String,
     req: AgreementActionRequest,
-    change: Change,
+    change: AgreementAction,
 ) -> Result<Response, ApiError> {
     let caller = state.caller(&headers, conn.0.as_ref()).await?;
+    let view = change_agreement_status(&state, &Actor::from(caller), &id, &req, change).await?;
+    Ok((StatusCode::OK, Json(view)).into_response())
+}
+
+/// Suspends, resumes or terminates agreement `id` for `actor`, with `req.reason`: stored here
+/// first with its event (so a suspension holds at once even if the other node cannot be
+/// reached), then sent to the other party's node. A party may suspend (a dispute) or
+/// terminate; only the authority (the operator, or a regulator or operator in the portal)
+/// lifts a suspension.
+///
+/// # Errors
+/// [`ApiError::Forbidden`] for a party resuming; [`ApiError::BadRequest`] naming `reason` or
+/// `request_id`; [`ApiError::NotFound`] for an agreement the actor may not see;
+/// [`ApiError::Conflict`] when the status does not allow the change.
+pub async fn change_agreement_status(
+    state: &NodeState,
+    actor: &Actor,
+    id: &str,
+    req: &AgreementActionRequest,
+    change: AgreementAction,
+) -> Result<AgreementView, ApiError> {
     check_request_id(&req.request_id)?;
     let reason = req.reason.clone().unwrap_or_default();
     check_text("reason", &reason, MAX_LONG, true)?;
-    let (word, by, scope) = match (&caller, change) {
-        (Caller::Org(_), Change::Resume) => {
-            return Err(ApiError::Forbidden(
-                "only a node operator lifts a suspension".into(),
-            ));
-        }
-        (Caller::Org(o), c) => (c, o.id.to_string(), o.id.to_string()),
-        (Caller::Operator, c) => (
-            c,
-            format!("operator:{}", state.node_id()),
-            "operator".to_owned(),
-        ),
-    };
-    let name = match word {
-        Change::Suspend => "suspend",
-        Change::Resume => "resume",
-        Change::Terminate => "terminate",
-    };
-    let fp = fingerprint(&[name, &id, &reason]);
-    if let Some(r) = check_replay(&state, &scope, &req.request_id, &fp).await? {
-        return Ok(r);
+    if let (Actor::Org(_), AgreementAction::Resume) = (actor, change) {
+        return Err(ApiError::Forbidden(
+            "only a node operator lifts a suspension".into(),
+        ));
     }
-    let (rec, _) = visible(&state, &caller, &id).await?;
+    let (scope, by) = actor.scope_and_by(state, false);
+    let name = change.as_str();
+    let fp = fingerprint(&[name, id, &reason]);
+    if let Some(v) = check_replay_view(state, &scope, &req.request_id, &fp).await? {
+        return Ok(v);
+    }
+    let rec = visible_to(state, actor, id).await?;
     let status_change = StatusChange {
         by: by.clone(),
         reason,
-        on: today(&state),
+        on: today(state),
     };
     let wrong = |s: AgreementStatus| ApiError::Conflict {
         field: "status".into(),
         reason: format!("the agreement is {}; cannot {name} it", status_word(s)),
     };
-    let new = match (rec.state.clone(), word) {
-        (AgreementState::Active { agreement }, Change::Suspend) => AgreementState::Suspended {
-            agreement: agreement.suspend(status_change),
-        },
-        (AgreementState::Suspended { agreement }, Change::Resume) => AgreementState::Active {
-            agreement: agreement.resume(today(&state)).map_err(agreement_error)?,
-        },
-        (AgreementState::Active { agreement }, Change::Terminate) => AgreementState::Terminated {
-            agreement: agreement.terminate(status_change),
-        },
-        (AgreementState::Suspended { agreement }, Change::Terminate) => {
+    let new = match (rec.state.clone(), change) {
+        (AgreementState::Active { agreement }, AgreementAction::Suspend) => {
+            AgreementState::Suspended {
+                agreement: agreement.suspend(status_change),
+            }
+        }
+        (AgreementState::Suspended { agreement }, AgreementAction::Resume) => {
+            AgreementState::Active {
+                agreement: agreement.resume(today(state)).map_err(agreement_error)?,
+            }
+        }
+        (AgreementState::Active { agreement }, AgreementAction::Terminate) => {
+            AgreementState::Terminated {
+                agreement: agreement.terminate(status_change),
+            }
+        }
+        (AgreementState::Suspended { agreement }, AgreementAction::Terminate) => {
             AgreementState::Terminated {
                 agreement: agreement.terminate(status_change),
             }
@@ -1225,8 +1362,8 @@ async fn change_status(
         (other, _) => return Err(wrong(other.status())),
     };
     // Stored here first: a suspension holds even if the other node cannot be reached now.
-    let resp = commit_local(
-        &state,
+    let view = commit_local_view(
+        state,
         &scope,
         &req.request_id,
         &fp,
@@ -1236,10 +1373,10 @@ async fn change_status(
         StatusCode::OK,
     )
     .await?;
-    if let Err(e) = send_to_parties(&state, &new).await {
+    if let Err(e) = send_to_parties(state, &new).await {
         tracing::warn!(agreement = %id, error = %e, "the other party's node has not taken the change yet");
     }
-    Ok(resp)
+    Ok(view)
 }
 
 /// `POST /api/v1/agreements/{id}/suspend`: a node operator (regulator) or a party (dispute)
@@ -1254,7 +1391,7 @@ pub async fn suspend(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<AgreementActionRequest>,
 ) -> Result<Response, ApiError> {
-    change_status(state, conn, headers, id, req, Change::Suspend).await
+    change_status(state, conn, headers, id, req, AgreementAction::Suspend).await
 }
 
 /// `POST /api/v1/agreements/{id}/resume`: a node operator lifts a suspension.
@@ -1268,7 +1405,7 @@ pub async fn resume(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<AgreementActionRequest>,
 ) -> Result<Response, ApiError> {
-    change_status(state, conn, headers, id, req, Change::Resume).await
+    change_status(state, conn, headers, id, req, AgreementAction::Resume).await
 }
 
 /// `POST /api/v1/agreements/{id}/terminate`: a node operator or a party ends the agreement.
@@ -1282,7 +1419,7 @@ pub async fn terminate(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<AgreementActionRequest>,
 ) -> Result<Response, ApiError> {
-    change_status(state, conn, headers, id, req, Change::Terminate).await
+    change_status(state, conn, headers, id, req, AgreementAction::Terminate).await
 }
 
 /// `GET /api/v1/agreements/{id}`: a party's or the operator's view.

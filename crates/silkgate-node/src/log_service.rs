@@ -161,6 +161,22 @@ pub(crate) async fn with_hashes<T: Send + 'static>(
         .expect("log reader thread never panics")
 }
 
+/// The inclusion proof (audit path) of entry `index` in the tree of `size` entries, read from
+/// the store: what receipts carry and the portal's log explorer shows.
+///
+/// # Errors
+/// [`silkgate_log::TreeError`] when `index >= size` or a hash is not stored.
+pub async fn inclusion_proof(
+    store: &Store,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, silkgate_log::TreeError> {
+    with_hashes(store, move |r| {
+        silkgate_log::inclusion_proof(index, size, r)
+    })
+    .await
+}
+
 impl NodeLog {
     /// Opens the log of the node whose key is `key`: reads the right edge of the stored tree
     /// and the latest checkpoint, signing one for the current tree if there is none.
@@ -550,11 +566,9 @@ pub async fn transfer_receipt(
             ),
         })?;
     let size = checkpoint.0;
-    let proof = with_hashes(store, move |r| {
-        silkgate_log::inclusion_proof(index, size, r)
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    let proof = inclusion_proof(store, index, size)
+        .await
+        .map_err(ApiError::internal)?;
     let entry = store
         .log_entries(index..index + 1)
         .await?
