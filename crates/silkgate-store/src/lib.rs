@@ -44,7 +44,10 @@ use sqlx::sqlite::{
 
 pub use blobs::{BlobWriter, Blobs, StagedBlob};
 pub use log::{LogAlert, LogBatch, LogHead};
-pub use portal::{FlowCount, FlowFilter, PortalAccount, PortalRole, PortalSession, SignInOutcome};
+pub use portal::{
+    FlowBucket, FlowFilter, FlowGroup, FlowSummary, PortalAccount, PortalRole, PortalSession,
+    SignInOutcome,
+};
 pub use rows::{AgreementRecord, CatalogueFilter, TransferRecord, TransferRole};
 pub use tx::{IdempotentAnswer, Tx};
 
@@ -109,6 +112,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (4, include_str!("../migrations/sqlite/0004_portal.sql")),
     (5, include_str!("../migrations/sqlite/0005_agreements.sql")),
+    (6, include_str!("../migrations/sqlite/0006_supervision.sql")),
 ];
 
 /// Current time as Unix seconds; the one clock the store uses for `at` columns.

@@ -203,28 +203,102 @@ mod portal {
         .unwrap();
         tx.commit().await.unwrap();
         let kz = StateCode::new("KZ").unwrap();
-        let counts = store.flow_counts(kz, &FlowFilter::default()).await.unwrap();
-        let seen: Vec<_> = counts
+        let summary = store
+            .flow_summary(
+                kz,
+                &FlowFilter {
+                    bucket_seconds: Some(day),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let groups: Vec<_> = summary
+            .groups
             .iter()
             .map(|c| {
                 (
                     c.direction.as_str(),
                     c.partner.as_str(),
+                    c.sector.as_str(),
                     c.status.as_str(),
-                    c.day / day,
                     c.count,
                 )
             })
             .collect();
         assert_eq!(
-            seen,
+            groups,
             vec![
-                ("outbound", "RU", "delivered", 10, 1),
-                ("domestic", "KZ", "approved", 11, 1),
-                ("inbound", "RU", "denied", 11, 1),
+                ("domestic", "KZ", "trade", "approved", 1),
+                ("inbound", "RU", "trade", "denied", 1),
+                ("outbound", "RU", "trade", "delivered", 1),
             ]
         );
-        assert!(counts.iter().all(|c| c.sector == "trade"));
+        let buckets: Vec<_> = summary
+            .buckets
+            .iter()
+            .map(|b| (b.start / day, b.status.as_str(), b.count))
+            .collect();
+        assert_eq!(
+            buckets,
+            vec![(10, "delivered", 1), (11, "approved", 1), (11, "denied", 1)]
+        );
+        // Filters: the period (its start inclusive), the partner, the sector, the status.
+        let count = |f: FlowFilter| {
+            let store = store.clone();
+            async move {
+                store
+                    .flow_summary(kz, &f)
+                    .await
+                    .unwrap()
+                    .groups
+                    .iter()
+                    .map(|g| g.count)
+                    .sum::<i64>()
+            }
+        };
+        assert_eq!(
+            count(FlowFilter {
+                since: Some(10 * day + 6),
+                ..Default::default()
+            })
+            .await,
+            2
+        );
+        assert_eq!(
+            count(FlowFilter {
+                since: Some(10 * day + 5),
+                until: Some(11 * day),
+                ..Default::default()
+            })
+            .await,
+            1
+        );
+        assert_eq!(
+            count(FlowFilter {
+                partner: Some(StateCode::new("RU").unwrap()),
+                ..Default::default()
+            })
+            .await,
+            2
+        );
+        assert_eq!(
+            count(FlowFilter {
+                sector: Some("trade".into()),
+                status: Some("denied".into()),
+                ..Default::default()
+            })
+            .await,
+            1
+        );
+        assert_eq!(
+            count(FlowFilter {
+                sector: Some("finance".into()),
+                ..Default::default()
+            })
+            .await,
+            0
+        );
         let ids: Vec<_> = store
             .flows(kz, &FlowFilter::default(), 0, 10)
             .await
