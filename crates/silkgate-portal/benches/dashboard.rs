@@ -170,6 +170,7 @@ async fn main() {
         ("/portal/supervision?days=365&partner=RU&status=denied", 20),
         ("/portal/supervision/flows", 20),
         ("/portal/supervision/flows.csv", 3),
+        ("/portal/supervision/agreements", 20),
     ] {
         let _ = time_get(&router, path, &cookie, 1).await;
         let (times, size) = time_get(&router, path, &cookie, runs).await;
@@ -180,5 +181,26 @@ async fn main() {
             ms(times[times.len() - 1])
         );
     }
+    // The database's share of the full-year dashboard: its two grouped queries alone.
+    let filter = silkgate_store::FlowFilter {
+        since: Some(now_unix() - 365 * 86_400),
+        bucket_seconds: Some(7 * 86_400),
+        ..Default::default()
+    };
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let s = store.flow_summary(kz, &filter).await.unwrap();
+        times.push(t.elapsed());
+        assert!(!s.groups.is_empty() && !s.buckets.is_empty());
+    }
+    times.sort();
+    println!(
+        "  {:<58} {:>7.1} / {:>7.1} / {:>7.1}",
+        "store.flow_summary (365 days, weekly buckets)",
+        ms(times[0]),
+        ms(times[times.len() / 2]),
+        ms(times[times.len() - 1])
+    );
     fed.shutdown();
 }

@@ -29,6 +29,7 @@ pub mod charts;
 pub mod i18n;
 pub mod org;
 pub mod pages;
+pub mod supervise;
 pub mod web;
 
 use std::sync::Arc;
@@ -93,6 +94,29 @@ pub fn router(state: NodeState) -> Router {
         .route("/portal/requests", get(org::requests))
         .route("/portal/requests/{id}", post(org::decide))
         .route("/portal/notifications", get(org::notifications))
+        // Supervision actions of the state's authority.
+        .route("/portal/supervision/agreements", get(supervise::agreements))
+        .route(
+            "/portal/supervision/agreements.csv",
+            get(supervise::agreements_csv),
+        )
+        .route(
+            "/portal/supervision/agreements/{id}/{action}",
+            post(supervise::agreement_action),
+        )
+        .route(
+            "/portal/supervision/organisations/{id}/{action}",
+            post(supervise::organisation_action),
+        )
+        .route("/portal/supervision/approvals", get(supervise::approvals))
+        .route(
+            "/portal/supervision/approvals.csv",
+            get(supervise::approvals_csv),
+        )
+        .route(
+            "/portal/supervision/approvals/{id}",
+            post(supervise::approve),
+        )
         .with_state(state)
 }
 

@@ -14,7 +14,7 @@ use silkgate_model::{Event, OrgId, Sector, StateCode, TransferStatus};
 use silkgate_node::NodeState;
 use silkgate_node::api_types::DatasetView;
 use silkgate_store::{
-    FlowCount, FlowFilter, PortalAccount, PortalRole, TransferRecord, TransferRole, now_unix,
+    FlowFilter, FlowGroup, PortalAccount, PortalRole, TransferRecord, TransferRole, now_unix,
 };
 
 use crate::auth::{self, LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
@@ -763,8 +763,8 @@ impl SummaryRow {
 }
 
 fn summarise<K: Ord>(
-    counts: &[FlowCount],
-    key: impl Fn(&FlowCount) -> K,
+    counts: &[FlowGroup],
+    key: impl Fn(&FlowGroup) -> K,
     label: impl Fn(&K) -> String,
 ) -> Vec<SummaryRow> {
     let mut map: BTreeMap<K, [i64; 3]> = BTreeMap::new();
@@ -842,16 +842,17 @@ pub async fn supervision(
         bucket_seconds: Some(bucket),
         ..q.filter(&ctx, now)?
     };
-    let counts = node
+    let summary = node
         .store()
-        .flow_counts(ctx.state, &filter)
+        .flow_summary(ctx.state, &filter)
         .await
         .map_err(|e| ctx.internal(e))?;
+    let counts = &summary.groups;
     let total = counts.iter().map(|c| c.count).sum();
-    let by_partner = summarise(&counts, |c| c.partner.clone(), |p| ctx.state_name(p));
-    let by_sector = summarise(&counts, |c| c.sector.clone(), |s| ctx.tr.word("sector", s));
+    let by_partner = summarise(counts, |c| c.partner.clone(), |p| ctx.state_name(p));
+    let by_sector = summarise(counts, |c| c.sector.clone(), |s| ctx.tr.word("sector", s));
     let by_direction = summarise(
-        &counts,
+        counts,
         |c| c.direction.clone(),
         |d| ctx.tr.word("direction", d),
     );
@@ -860,8 +861,8 @@ pub async fn supervision(
     let mut columns: Vec<(String, Vec<i64>)> = (0..n)
         .map(|i| (ctx.tr.date(start + i as i64 * bucket), vec![0; 3]))
         .collect();
-    for c in &counts {
-        let i = ((c.day - start) / bucket).clamp(0, n as i64 - 1) as usize;
+    for c in &summary.buckets {
+        let i = ((c.start - start) / bucket).clamp(0, n as i64 - 1) as usize;
         columns[i].1[outcome(&c.status)] += c.count;
     }
     let series = outcome_series(&ctx);
@@ -1111,6 +1112,7 @@ struct LogPage {
     peers: Vec<PeerWitness>,
     alerts: Vec<AlertRow>,
     entry: Option<Step>,
+    proof: Option<crate::supervise::InclusionView>,
     entry_query: String,
     quorum: usize,
 }
@@ -1181,6 +1183,7 @@ pub async fn log(
         })
         .collect();
     let entry_query = q.entry.clone().unwrap_or_default();
+    let mut proof = None;
     let entry = match q.entry.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(text) => {
@@ -1196,6 +1199,9 @@ pub async fn log(
                 .events(index as i64, 1)
                 .await
                 .map_err(|e| ctx.internal(e))?;
+            proof = crate::supervise::inclusion(&node, index)
+                .await
+                .map_err(|e| ctx.internal(e))?;
             steps(events).into_iter().next()
         }
     };
@@ -1207,6 +1213,7 @@ pub async fn log(
         peers,
         alerts,
         entry,
+        proof,
         entry_query,
         quorum: silkgate_node::witness::quorum(&node),
         ctx,

@@ -3,6 +3,7 @@
 mod browser;
 mod browser_org;
 mod org;
+mod supervise;
 mod world;
 
 use axum::http::StatusCode;
@@ -88,7 +89,20 @@ fn pages(w: &World) -> Vec<(&'static [PortalRole], String, Vec<String>)> {
         (
             &[PortalRole::Regulator, PortalRole::Operator],
             "/portal/log?entry=0".into(),
-            vec![format!("log.{}", w.kz.node_id())],
+            vec![
+                format!("log.{}", w.kz.node_id()),
+                "data-proof=\"verified\"".into(),
+            ],
+        ),
+        (
+            &[PortalRole::Regulator, PortalRole::Operator],
+            "/portal/supervision/agreements".into(),
+            vec![],
+        ),
+        (
+            &[PortalRole::Regulator, PortalRole::Operator],
+            "/portal/supervision/approvals".into(),
+            vec![],
         ),
         (
             &[PortalRole::Operator],
@@ -216,6 +230,7 @@ async fn every_route_answers_each_role_as_the_table_says() {
         [200; 5],
         [303; 5],
     );
+    let authority = [303, 403, 403, 200, 200];
     let table: Vec<Row> = vec![
         ("GET", "/".into(), none),
         ("GET", "/portal".into(), none),
@@ -273,6 +288,46 @@ async fn every_route_answers_each_role_as_the_table_says() {
             "POST",
             "/portal/accounts/acct-unknown/role".into(),
             [303, 403, 403, 403, 400],
+        ),
+        // Supervision actions: the authority (regulator and operator) only. The posts carry
+        // a valid token but no reason or basis, so the authority gets as far as the 400.
+        ("GET", "/portal/supervision/agreements".into(), authority),
+        (
+            "GET",
+            "/portal/supervision/agreements.csv".into(),
+            authority,
+        ),
+        ("GET", "/portal/supervision/approvals".into(), authority),
+        ("GET", "/portal/supervision/approvals.csv".into(), authority),
+        (
+            "POST",
+            "/portal/supervision/agreements/ag-unknown/suspend".into(),
+            [303, 403, 403, 400, 400],
+        ),
+        (
+            "POST",
+            "/portal/supervision/agreements/ag-unknown/resume".into(),
+            [303, 403, 403, 400, 400],
+        ),
+        (
+            "POST",
+            "/portal/supervision/agreements/ag-unknown/delete".into(),
+            [303, 403, 403, 404, 404],
+        ),
+        (
+            "POST",
+            format!("/portal/supervision/organisations/{}/suspend", w.kz_org),
+            [303, 403, 403, 400, 400],
+        ),
+        (
+            "POST",
+            "/portal/supervision/organisations/RU-unknown/suspend".into(),
+            [303, 403, 403, 404, 404],
+        ),
+        (
+            "POST",
+            "/portal/supervision/approvals/ag-unknown".into(),
+            [303, 403, 403, 400, 400],
         ),
     ];
     let table: Vec<Row> = table.into_iter().chain(org::routes()).collect();

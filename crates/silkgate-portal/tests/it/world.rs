@@ -39,7 +39,7 @@ pub struct World {
     pub _dir: tempfile::TempDir,
 }
 
-fn meta(request_id: &str, dataset_id: &str, title: &str) -> (PublishMetadata, Vec<u8>) {
+pub fn meta(request_id: &str, dataset_id: &str, title: &str) -> (PublishMetadata, Vec<u8>) {
     let (schema, payload) = synthetic_trade_csv(40, dataset_id.len() as u64);
     (
         PublishMetadata {
