@@ -46,7 +46,7 @@ use silkgate_scan::{Generalisation, Plan, Transform};
 use silkgate_store::{AgreementRecord, IdempotentAnswer, now_unix};
 use utoipa::ToSchema;
 
-use crate::api::{ApiJson, Conn, fingerprint, replay};
+use crate::api::{ApiJson, Conn, fingerprint};
 use crate::api_types::{EventView, MAX_LONG, MAX_SHORT, check_request_id, check_text};
 use crate::error::{ApiError, ErrorBody};
 use crate::node::{Caller, NodeState, parse_verifying_key};
@@ -685,23 +685,7 @@ async fn send_to_parties(state: &NodeState, to: &AgreementState) -> Result<(), A
 }
 
 /// Commits a change made on this node: compare-and-set on `from`, its events, the answer to
-/// the request id; returns the answer.
-#[allow(clippy::too_many_arguments)]
-async fn commit_local(
-    state: &NodeState,
-    scope: &str,
-    request_id: &str,
-    fp: &str,
-    from: Option<&AgreementRecord>,
-    to: &AgreementState,
-    by: &str,
-    status: StatusCode,
-) -> Result<Response, ApiError> {
-    let view = commit_local_view(state, scope, request_id, fp, from, to, by, status).await?;
-    Ok((status, Json(view)).into_response())
-}
-
-/// [`commit_local`], answering with the view (a retry answers with the view first given).
+/// the request id; answers with the view (a retry answers with the view first given).
 #[allow(clippy::too_many_arguments)]
 async fn commit_local_view(
     state: &NodeState,
@@ -761,7 +745,7 @@ fn view_of_answer(answer: IdempotentAnswer) -> Result<AgreementView, ApiError> {
     serde_json::from_value(answer.body).map_err(ApiError::internal)
 }
 
-/// [`check_replay`], answering with the view first given.
+/// The view first given for this request id, if the request was answered before.
 async fn check_replay_view(
     state: &NodeState,
     scope: &str,
@@ -773,16 +757,6 @@ async fn check_replay_view(
         .await?
         .map(view_of_answer)
         .transpose()
-}
-
-async fn check_replay(
-    state: &NodeState,
-    scope: &str,
-    request_id: &str,
-    fp: &str,
-) -> Result<Option<Response>, ApiError> {
-    let mut tx = state.store().begin().await?;
-    Ok(tx.idempotent(scope, request_id, fp).await?.map(replay))
 }
 
 fn parse_terms(value: &Value) -> Result<Terms, ApiError> {
