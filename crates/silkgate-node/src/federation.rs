@@ -391,6 +391,9 @@ async fn consumer_record(
 
 /// Writes a delivery body to a staging blob as it arrives, holding back the bytes that may be
 /// the manifest trailer, and returns the staged ciphertext with the trailer's manifest bytes.
+/// The body's chunks are written as they come (the blob writer hashes and buffers them);
+/// only the held-back tail, at most [`pipeline::MAX_MANIFEST_TRAILER`] + 4 bytes, is kept as
+/// a queue of the received chunks, so no byte is copied on its way to the writer.
 async fn stage_delivery(
     blobs: &silkgate_store::Blobs,
     body: Body,
@@ -398,25 +401,32 @@ async fn stage_delivery(
     const HOLD: usize = pipeline::MAX_MANIFEST_TRAILER + 4;
     let mut writer = blobs.writer().await?;
     let mut stream = body.into_data_stream();
-    let mut tail: Vec<u8> = Vec::with_capacity(2 * HOLD);
+    let mut held: std::collections::VecDeque<bytes::Bytes> = std::collections::VecDeque::new();
+    let mut held_len = 0usize;
     let result: Result<(), ApiError> = async {
         while let Some(chunk) = stream.next().await {
             let bytes = chunk.map_err(|e| bad_delivery("payload", format!("stream broke: {e}")))?;
-            if tail.is_empty() && bytes.len() > HOLD {
-                writer.write(&bytes[..bytes.len() - HOLD]).await?;
-                tail.extend_from_slice(&bytes[bytes.len() - HOLD..]);
-            } else {
-                tail.extend_from_slice(&bytes);
-                if tail.len() > 2 * HOLD {
-                    let n = tail.len() - HOLD;
-                    writer.write(&tail[..n]).await?;
-                    tail.drain(..n);
+            held_len += bytes.len();
+            held.push_back(bytes);
+            // Write out whatever is certainly not among the last HOLD bytes.
+            while held_len > HOLD {
+                let front = held.front_mut().expect("held_len counts held bytes");
+                let n = (held_len - HOLD).min(front.len());
+                let out = front.split_to(n);
+                if front.is_empty() {
+                    held.pop_front();
                 }
+                held_len -= n;
+                writer.write_bytes(out).await?;
             }
         }
         Ok(())
     }
     .await;
+    let mut tail = Vec::with_capacity(held_len);
+    for b in &held {
+        tail.extend_from_slice(b);
+    }
     let trailer = result.and_then(|()| {
         let bad = || bad_delivery("manifest", "the body does not end with a manifest trailer");
         let len_at = tail.len().checked_sub(4).ok_or_else(bad)?;
@@ -581,7 +591,7 @@ async fn commit_delivery(
             reason: "the transfer changed while the delivery arrived; retry".into(),
         });
     }
-    tx.set_transfer_manifest(id, TransferRole::Consumer, manifest, key)
+    tx.set_transfer_manifest(id, TransferRole::Consumer, manifest, Some(key))
         .await?;
     tx.set_transfer_receipt(id, TransferRole::Consumer, &receipt)
         .await?;

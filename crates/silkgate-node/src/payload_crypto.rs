@@ -6,7 +6,8 @@
 //! transfer and marks the final record, so a truncated or spliced stream is refused.
 //! Record layout: 4-byte big-endian ciphertext length, then the ciphertext with its tag.
 
-use hpke::aead::AesGcm128;
+use hpke::aead::{AeadTag, AesGcm128};
+use hpke::inout::InOutBuf;
 use hpke::kdf::HkdfSha256;
 use hpke::kem::X25519HkdfSha256;
 use hpke::{Deserializable as _, Kem as _, OpModeR, OpModeS, Serializable as _};
@@ -20,6 +21,12 @@ pub const CHUNK_SIZE: usize = 1024 * 1024;
 
 const INFO: &[u8] = b"silkgate payload v1";
 const TAG_LEN: usize = 16;
+
+/// Bytes before each record's ciphertext: its length, big-endian.
+pub const RECORD_HEADER: usize = 4;
+
+/// Largest record on the wire: header, a full chunk and the tag.
+pub const MAX_RECORD: usize = RECORD_HEADER + CHUNK_SIZE + TAG_LEN;
 
 type Kem = X25519HkdfSha256;
 
@@ -114,14 +121,40 @@ impl PayloadSealer {
     /// # Panics
     /// If called after the final record: that is a bug in the caller's loop.
     pub fn seal_record(&mut self, plaintext: &[u8], last: bool, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.reserve(RECORD_HEADER + plaintext.len() + TAG_LEN);
+        out.extend_from_slice(&[0; RECORD_HEADER]);
+        out.extend_from_slice(plaintext);
+        self.seal_in_place(out, start, last);
+    }
+
+    /// Seals the record that starts at `out[start..]` in place: those bytes are
+    /// [`RECORD_HEADER`] reserved bytes followed by the plaintext (at most [`CHUNK_SIZE`]
+    /// bytes). The plaintext is encrypted where it lies, the tag appended and the length
+    /// written into the header, so a record costs no copy beyond the one that filled `out`.
+    /// `last` must be true for exactly the final record.
+    ///
+    /// # Panics
+    /// If called after the final record, or if the record is too short to hold its header or
+    /// longer than [`CHUNK_SIZE`]: bugs in the caller's loop.
+    pub fn seal_in_place(&mut self, out: &mut Vec<u8>, start: usize, last: bool) {
         assert!(!self.finished, "no record may follow the final one");
+        let body = start + RECORD_HEADER;
+        assert!(
+            out.len() >= body && out.len() - body <= CHUNK_SIZE,
+            "a record holds its header and at most CHUNK_SIZE bytes"
+        );
         self.finished = last;
-        let ct = self
+        let tag = self
             .ctx
-            .seal(plaintext, &aad(&self.transfer_id, last))
+            .seal_inout_detached(
+                InOutBuf::from(&mut out[body..]),
+                &aad(&self.transfer_id, last),
+            )
             .expect("sealing fails only after 2^96 records");
-        out.extend_from_slice(&(ct.len() as u32).to_be_bytes());
-        out.extend_from_slice(&ct);
+        out.extend_from_slice(&tag.to_bytes());
+        let len = u32::try_from(out.len() - body).expect("bounded by CHUNK_SIZE + TAG_LEN");
+        out[start..body].copy_from_slice(&len.to_be_bytes());
     }
 }
 
@@ -201,23 +234,32 @@ impl PayloadOpener {
             if self.buf.len() - pos - 4 < len {
                 break;
             }
-            let ct = &self.buf[pos + 4..pos + 4 + len];
+            let (ct, tag) = self.buf[pos + 4..pos + 4 + len].split_at(len - TAG_LEN);
+            let tag = AeadTag::<AesGcm128>::from_bytes(tag).expect("TAG_LEN bytes");
+            let at = out.len();
+            out.resize(at + ct.len(), 0);
             // Try as a middle record, then as the final one: the tag tells which was sealed.
-            let pt = match self.ctx.open(ct, &aad(&self.transfer_id, false)) {
-                Ok(pt) => pt,
-                Err(_) => {
-                    // A failed open does not advance the context's sequence number.
-                    let pt = self
-                        .ctx
-                        .open(ct, &aad(&self.transfer_id, true))
-                        .map_err(|_| PayloadCryptoError::Tampered {
-                            record: self.record,
-                        })?;
-                    self.finished = true;
-                    pt
+            // A failed open does not advance the context's sequence number, and the input is
+            // untouched, so the second try sees the same bytes.
+            let middle = self.ctx.open_inout_detached(
+                InOutBuf::new(ct, &mut out[at..]).expect("same lengths"),
+                &aad(&self.transfer_id, false),
+                &tag,
+            );
+            if middle.is_err() {
+                let opened = self.ctx.open_inout_detached(
+                    InOutBuf::new(ct, &mut out[at..]).expect("same lengths"),
+                    &aad(&self.transfer_id, true),
+                    &tag,
+                );
+                if opened.is_err() {
+                    out.truncate(at);
+                    return Err(PayloadCryptoError::Tampered {
+                        record: self.record,
+                    });
                 }
-            };
-            out.extend_from_slice(&pt);
+                self.finished = true;
+            }
             self.record += 1;
             pos += 4 + len;
         }

@@ -405,11 +405,9 @@ pub struct PreparedPayload {
     pub size: u64,
 }
 
-/// Step 6's output: the encrypted stream, stored so a retried delivery sends identical bytes.
+/// Step 6's output: what the manifest says of the encrypted stream that was sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncryptedPayload {
-    /// Blob key of the ciphertext.
-    pub blob_key: String,
     /// SHA-256 of the ciphertext.
     pub sha256: String,
     /// Ciphertext size.
@@ -444,6 +442,15 @@ pub enum PipelineError {
         /// Peer node.
         peer: String,
         /// What happened.
+        reason: String,
+    },
+    /// The consumer's node refused the delivery's content (422: a manifest or ciphertext it
+    /// does not accept); it stored nothing.
+    #[error("delivery refused by {peer}: {reason}")]
+    Refused {
+        /// Peer node.
+        peer: String,
+        /// Its answer.
         reason: String,
     },
     /// A document could not be signed or verified.
@@ -807,72 +814,63 @@ pub async fn mark(
     .await
 }
 
-/// Step 6: encrypt to the consumer's key, record by record, into a blob; memory holds at most
-/// a couple of records whatever the payload size.
+/// Step 6: encrypt to the consumer's key, record by record, handing each sealed record to
+/// the delivery already open to the consumer's node, so sending overlaps sealing. Memory holds
+/// a few records whatever the payload size.
+///
+/// The ciphertext is hashed as it is sealed (the manifest names its SHA-256 and size) and is
+/// not stored: the provider keeps no copy. A delivery that breaks before the consumer's node
+/// holds it is sealed again from the plaintext, under a new encapsulated key and manifest
+/// ([`run_delivery`]).
+///
+/// Each plaintext byte is read once (1 MiB reads), copied once into its record buffer and
+/// encrypted there in place; the record buffer itself becomes the request body's chunk.
 ///
 /// # Errors
-/// Storage or key errors.
+/// Storage or key errors; [`PipelineError::Delivery`] if the delivery request already ended
+/// (refused or broken), since nothing would carry the rest.
 pub async fn encrypt(
     blobs: &Blobs,
     payload: &PreparedPayload,
     recipient_key_hex: &str,
     transfer_id: &str,
-) -> Result<EncryptedPayload, PipelineError> {
-    encrypt_to(blobs, payload, recipient_key_hex, transfer_id, None).await
-}
-
-/// [`encrypt`], also handing each sealed record to an open delivery as it is written, so
-/// sending overlaps sealing. A closed delivery does not stop the sealing: the blob is what a
-/// retry sends.
-async fn encrypt_to(
-    blobs: &Blobs,
-    payload: &PreparedPayload,
-    recipient_key_hex: &str,
-    transfer_id: &str,
-    tee: Option<&OpenDelivery>,
+    delivery: &OpenDelivery,
 ) -> Result<EncryptedPayload, PipelineError> {
     let (mut sealer, encapped_key) = PayloadSealer::new(recipient_key_hex, transfer_id)?;
-    let mut writer = blobs.writer().await?;
-    let result: Result<(), PipelineError> = async {
-        let mut input = blobs.read(&payload.blob_key).await?;
-        let mut buf: Vec<u8> = Vec::with_capacity(2 * CHUNK_SIZE);
-        let mut out = Vec::with_capacity(CHUNK_SIZE + 64);
-        while let Some(chunk) = input.next().await {
-            buf.extend_from_slice(&chunk?);
-            // Seal a record only once more bytes are known to follow it, so the final
-            // record is always the one marked final.
-            let mut start = 0;
-            while buf.len() - start > CHUNK_SIZE {
-                out.clear();
-                sealer.seal_record(&buf[start..start + CHUNK_SIZE], false, &mut out);
-                writer.write(&out).await?;
-                if let Some(tee) = tee {
-                    tee.send(&out).await;
-                }
-                start += CHUNK_SIZE;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let new_record = || {
+        let mut r = Vec::with_capacity(payload_crypto::MAX_RECORD);
+        r.extend_from_slice(&[0; payload_crypto::RECORD_HEADER]);
+        r
+    };
+    // The record being filled: header space, then up to CHUNK_SIZE plaintext bytes. A full
+    // record is sealed only once more bytes are known to follow it, so the final record is
+    // always the one marked final.
+    let mut record = new_record();
+    let mut input = blobs.read(&payload.blob_key).await?;
+    while let Some(chunk) = input.next().await {
+        let mut chunk = chunk?;
+        while !chunk.is_empty() {
+            if record.len() == payload_crypto::RECORD_HEADER + CHUNK_SIZE {
+                let mut full = std::mem::replace(&mut record, new_record());
+                sealer.seal_in_place(&mut full, 0, false);
+                hasher.update(&full);
+                size += full.len() as u64;
+                delivery.send(Bytes::from(full)).await?;
             }
-            buf.drain(..start);
+            let room = payload_crypto::RECORD_HEADER + CHUNK_SIZE - record.len();
+            let take = room.min(chunk.len());
+            record.extend_from_slice(&chunk.split_to(take));
         }
-        out.clear();
-        sealer.seal_record(&buf, true, &mut out);
-        writer.write(&out).await?;
-        if let Some(tee) = tee {
-            tee.send(&out).await;
-        }
-        Ok(())
     }
-    .await;
-    if let Err(e) = result {
-        writer.abort().await;
-        return Err(e);
-    }
-    let staged = writer.finish().await?;
-    let blob_key = format!("outbox/{transfer_id}.hpke");
-    blobs.promote(&staged, &blob_key).await?;
+    sealer.seal_in_place(&mut record, 0, true);
+    hasher.update(&record);
+    size += record.len() as u64;
+    delivery.send(Bytes::from(record)).await?;
     Ok(EncryptedPayload {
-        blob_key,
-        sha256: staged.sha256,
-        size: staged.size,
+        sha256: hex::encode(hasher.finalize()),
+        size,
         encapped_key,
     })
 }
@@ -996,10 +994,15 @@ async fn post_delivery(
     let status = resp.status();
     if !status.is_success() {
         let text = resp.text().await.unwrap_or_default();
-        return Err(fail(format!(
-            "refused with {status}: {}",
-            text.chars().take(300).collect::<String>()
-        )));
+        let reason = text.chars().take(300).collect::<String>();
+        return Err(if status == reqwest::StatusCode::UNPROCESSABLE_ENTITY {
+            PipelineError::Refused {
+                peer: peer.node_id.clone(),
+                reason,
+            }
+        } else {
+            fail(format!("refused with {status}: {reason}"))
+        });
     }
     resp.json::<Signed<DeliveryReceipt>>()
         .await
@@ -1008,17 +1011,32 @@ async fn post_delivery(
 
 type BodyItem = Result<Bytes, std::io::Error>;
 
-/// A delivery request already streaming to the consumer's node while the payload is sealed.
-pub(crate) struct OpenDelivery {
+/// A delivery request already streaming to the consumer's node while the payload is sealed
+/// ([`encrypt`] feeds it, [`OpenDelivery::finish`] ends it with the manifest).
+pub struct OpenDelivery {
     tee: tokio::sync::mpsc::Sender<BodyItem>,
     answer: tokio::task::JoinHandle<Result<Signed<DeliveryReceipt>, PipelineError>>,
     delay: Option<Duration>,
+    peer: String,
+}
+
+impl std::fmt::Debug for OpenDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenDelivery")
+            .field("peer", &self.peer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl OpenDelivery {
-    /// Opens the request; its body is fed by [`OpenDelivery::send`].
-    fn start(state: &NodeState, transfer: &Transfer) -> Result<Self, PipelineError> {
+    /// Opens the delivery request to the consumer's node; its body is fed by
+    /// [`OpenDelivery::send`].
+    ///
+    /// # Errors
+    /// [`PipelineError::Delivery`] when the consumer's state has no node on the trust list.
+    pub fn start(state: &NodeState, transfer: &Transfer) -> Result<Self, PipelineError> {
         let peer = consumer_peer(state, transfer.consumer_state())?;
+        let peer_id = peer.node_id.clone();
         let (tee, rx) = tokio::sync::mpsc::channel::<BodyItem>(4);
         let body = reqwest::Body::wrap_stream(futures::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
@@ -1033,20 +1051,34 @@ impl OpenDelivery {
             tee,
             answer,
             delay: state.0.options.delivery_record_delay,
+            peer: peer_id,
         })
     }
 
-    /// Hands one sealed record to the request; a refused or broken request is reported by
-    /// [`OpenDelivery::finish`].
-    async fn send(&self, record: &[u8]) {
+    /// Hands one sealed record to the request, without copying it.
+    ///
+    /// # Errors
+    /// [`PipelineError::Delivery`] when the request already ended: the consumer's node
+    /// refused it or the connection broke; there is no point sealing the rest.
+    pub async fn send(&self, record: Bytes) -> Result<(), PipelineError> {
         if let Some(d) = self.delay {
             tokio::time::sleep(d).await;
         }
-        let _ = self.tee.send(Ok(Bytes::copy_from_slice(record))).await;
+        self.tee
+            .send(Ok(record))
+            .await
+            .map_err(|_| PipelineError::Delivery {
+                peer: self.peer.clone(),
+                reason: "the delivery request ended before the payload was sent".into(),
+            })
     }
 
     /// Sends the manifest trailer, ends the body and waits for the receipt.
-    async fn finish(
+    ///
+    /// # Errors
+    /// [`PipelineError::Delivery`] or [`PipelineError::Refused`] when the consumer's node
+    /// cannot be reached or refuses the delivery.
+    pub async fn finish(
         self,
         manifest: &Signed<DeliveryManifest>,
     ) -> Result<Signed<DeliveryReceipt>, PipelineError> {
@@ -1056,42 +1088,52 @@ impl OpenDelivery {
             .await;
         drop(self.tee);
         self.answer.await.map_err(|e| PipelineError::Delivery {
-            peer: manifest.document.consumer.state().to_string(),
+            peer: self.peer.clone(),
             reason: format!("delivery task failed: {e}"),
         })?
     }
+
+    /// Gives up on the request: the body ends without its trailer, so the consumer's node
+    /// discards what it staged. Returns the node's answer if it already refused.
+    async fn abandon(self) -> Option<PipelineError> {
+        drop(self.tee);
+        self.answer.abort();
+        match self.answer.await {
+            Ok(Err(e)) => Some(e),
+            _ => None,
+        }
+    }
 }
 
-/// Step 7: deliver an already sealed payload (a retry after the manifest was committed):
-/// streams the stored ciphertext, then the manifest trailer, to the consumer's node, and
-/// returns the receipt it signs.
+/// Step 7 again, for a transfer whose manifest was committed but whose receipt was not (the
+/// node stopped, or the answer was lost): sends the committed manifest alone, with no
+/// ciphertext. A consumer's node that holds this delivery answers with the receipt it signed
+/// then; one that does not refuses it (422, nothing stored), and the payload must be sealed
+/// again: `Ok(None)`.
 ///
 /// # Errors
-/// [`PipelineError::Delivery`] when the peer cannot be reached or refuses.
+/// [`PipelineError::Delivery`] when the peer cannot be reached or answers otherwise.
 pub async fn deliver(
     state: &NodeState,
     manifest: &Signed<DeliveryManifest>,
-    encrypted_blob: &str,
-) -> Result<Signed<DeliveryReceipt>, PipelineError> {
+) -> Result<Option<Signed<DeliveryReceipt>>, PipelineError> {
     let peer = consumer_peer(state, manifest.document.consumer.state())?;
     let trailer = Bytes::from(manifest_trailer(manifest)?);
-    let stream = state.store().blobs().read(encrypted_blob).await?;
-    let delay = state.0.options.delivery_record_delay;
-    let stream = stream
-        .then(move |chunk| async move {
-            if let Some(d) = delay {
-                tokio::time::sleep(d).await;
-            }
-            chunk.map_err(std::io::Error::other)
-        })
-        .chain(futures::stream::once(async move { Ok(trailer) }));
-    post_delivery(
+    match post_delivery(
         state.clone(),
         peer,
         manifest.document.transfer_id.clone(),
-        reqwest::Body::wrap_stream(stream),
+        trailer.into(),
     )
     .await
+    {
+        Ok(receipt) => Ok(Some(receipt)),
+        Err(PipelineError::Refused { peer, reason }) => {
+            tracing::info!(transfer = %manifest.document.transfer_id, %peer, %reason, "the consumer's node does not hold the committed delivery; sealing again");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Step 8: receipt. Verifies the consumer node's signature over a receipt that names exactly
@@ -1266,21 +1308,27 @@ pub async fn decide_transfer(
 }
 
 /// Runs steps 4 to 8 for an approved transfer, resuming after a restart: if a manifest was
-/// already committed, the same encrypted bytes are sent again (the consumer's node answers a
-/// repeated delivery with its first receipt), so nothing is delivered twice.
+/// already committed, it is sent again alone ([`deliver`]), and a consumer's node that holds
+/// that delivery answers with the receipt it signed then, so nothing is delivered twice.
+/// Otherwise (first run, or the consumer's node holds nothing) the payload is prepared,
+/// sealed and sent afresh; the provider keeps no ciphertext.
 ///
 /// # Errors
 /// Any step's error; the transfer stays `approved` and the worker retries later.
 pub async fn run_delivery(state: &NodeState, record: TransferRecord) -> Result<(), PipelineError> {
     let transfer = &record.transfer;
-    let (manifest, blob, receipt) = match (&record.manifest, &record.cipher_blob) {
-        (Some(m), Some(b)) if state.store().blobs().size(b).await?.is_some() => {
+    let committed = match &record.manifest {
+        Some(m) => {
             let started = std::time::Instant::now();
-            let receipt = deliver(state, m, b).await?;
-            tracing::info!(transfer = %transfer.id, ms = started.elapsed().as_millis() as u64, "delivered again");
-            (m.clone(), b.clone(), receipt)
+            let receipt = deliver(state, m).await?;
+            tracing::info!(transfer = %transfer.id, held = receipt.is_some(), ms = started.elapsed().as_millis() as u64, "committed delivery sent again");
+            receipt.map(|r| (m.clone(), r))
         }
-        _ => {
+        None => None,
+    };
+    let (manifest, receipt) = match committed {
+        Some(done) => done,
+        None => {
             let decision: TransferDecision = record
                 .report
                 .as_ref()
@@ -1329,19 +1377,30 @@ pub async fn run_delivery(state: &NodeState, record: TransferRecord) -> Result<(
             }
             // Records go out as they are sealed; the manifest follows the last one.
             let delivery = OpenDelivery::start(state, transfer)?;
-            let encrypted = encrypt_to(
+            let encrypted = match encrypt(
                 blobs,
                 &payload,
                 &transfer.consumer_hpke_key,
                 &transfer.id,
-                Some(&delivery),
+                &delivery,
             )
-            .await?;
+            .await
+            {
+                Ok(e) => e,
+                Err(e) => {
+                    // The consumer's node's own refusal says more than a closed channel.
+                    let answer = delivery.abandon().await;
+                    if payload.blob_key != source_key {
+                        blobs.delete(&payload.blob_key).await?;
+                    }
+                    return Err(answer.unwrap_or(e));
+                }
+            };
             let provenance = provenance(state, transfer, &decision).await?;
             let manifest = sign_manifest(state, transfer, &payload, &encrypted, provenance)?;
             tracing::info!(transfer = %transfer.id, bytes = encrypted.size, ms = started.elapsed().as_millis() as u64, "sealed");
             if payload.blob_key != source_key {
-                // The de-identified copy is sealed; the ciphertext is what gets sent.
+                // The de-identified or marked copy is sealed and sent; it is not kept.
                 blobs.delete(&payload.blob_key).await?;
             }
             let transforms: Vec<serde_json::Value> = deidentified
@@ -1369,13 +1428,8 @@ pub async fn run_delivery(state: &NodeState, record: TransferRecord) -> Result<(
                 tx.set_transfer_report(&transfer.id, TransferRole::Provider, &report)
                     .await?;
             }
-            tx.set_transfer_manifest(
-                &transfer.id,
-                TransferRole::Provider,
-                &manifest,
-                &encrypted.blob_key,
-            )
-            .await?;
+            tx.set_transfer_manifest(&transfer.id, TransferRole::Provider, &manifest, None)
+                .await?;
             tx.append_event(&NewEvent::new(
                 "transfer.sealed",
                 &transfer.id,
@@ -1395,12 +1449,14 @@ pub async fn run_delivery(state: &NodeState, record: TransferRecord) -> Result<(
             tx.commit().await?;
             let receipt = delivery.finish(&manifest).await?;
             tracing::info!(transfer = %transfer.id, ms = started.elapsed().as_millis() as u64, "delivered");
-            (manifest, encrypted.blob_key, receipt)
+            (manifest, receipt)
         }
     };
     record_receipt(state, transfer, &manifest, &receipt).await?;
-    // The consumer holds its copy; ours is no longer needed.
-    state.store().blobs().delete(&blob).await?;
+    if let Some(b) = &record.cipher_blob {
+        // A ciphertext kept by an earlier version of the node; the consumer holds its copy.
+        state.store().blobs().delete(b).await?;
+    }
     Ok(())
 }
 

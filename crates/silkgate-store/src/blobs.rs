@@ -164,26 +164,21 @@ fn file_stream(mut file: std::fs::File) -> BoxStream<'static, Result<Bytes, Stor
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, StoreError>>(2);
     tokio::task::spawn_blocking(move || {
         loop {
-            let mut buf = vec![0u8; READ_CHUNK];
-            let mut filled = 0;
-            while filled < READ_CHUNK {
-                match file.read(&mut buf[filled..]) {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        let _ = tx.blocking_send(Err(StoreError::Io {
-                            path: "blob".into(),
-                            source: e,
-                        }));
-                        return;
-                    }
+            // Read into spare capacity: no zeroing of the buffer before the kernel fills it.
+            let mut buf = Vec::with_capacity(READ_CHUNK);
+            let filled = match (&mut file).take(READ_CHUNK as u64).read_to_end(&mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(StoreError::Io {
+                        path: "blob".into(),
+                        source: e,
+                    }));
+                    return;
                 }
-            }
+            };
             if filled == 0 {
                 return;
             }
-            buf.truncate(filled);
             if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
                 return;
             }
@@ -205,6 +200,19 @@ impl BlobWriter {
         self.size += bytes.len() as u64;
         self.upload.wait_for_capacity(2).await?;
         self.upload.write(bytes);
+        Ok(())
+    }
+
+    /// Appends bytes the caller already holds as [`Bytes`] (a received body chunk): as
+    /// [`BlobWriter::write`], without copying them into the writer's buffer.
+    ///
+    /// # Errors
+    /// [`StoreError::Blob`].
+    pub async fn write_bytes(&mut self, bytes: Bytes) -> Result<(), StoreError> {
+        self.hasher.update(&bytes);
+        self.size += bytes.len() as u64;
+        self.upload.wait_for_capacity(2).await?;
+        self.upload.put(bytes);
         Ok(())
     }
 

@@ -356,7 +356,8 @@ impl Tx {
         .await
     }
 
-    /// Stores the signed manifest and the encrypted payload's blob key.
+    /// Stores the signed manifest and the encrypted payload's blob key: `None` where no
+    /// ciphertext is kept (the provider's node, which seals again rather than storing it).
     ///
     /// # Errors
     /// [`StoreError::Database`].
@@ -365,7 +366,7 @@ impl Tx {
         id: &str,
         role: TransferRole,
         manifest: &Signed<DeliveryManifest>,
-        cipher_blob: &str,
+        cipher_blob: Option<&str>,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE transfers SET manifest_json = $1, cipher_blob = $2, updated_at = $3 WHERE id = $4 AND role = $5",

@@ -8,4 +8,5 @@ mod e2e;
 mod harness;
 mod log;
 mod marking;
+mod redelivery;
 mod security;
