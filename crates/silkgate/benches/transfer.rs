@@ -16,6 +16,8 @@
 //! the number of small transfers (default 1000). `SILKGATE_BENCH_ONLY` runs only the cases it
 //! lists, comma-separated, of `large`, `small`, `agreed-small`, `agreed-large` (default all);
 //! e.g. `SILKGATE_BENCH_ONLY=large,agreed-large` for the two 1 GiB figures and their ratio.
+//! `SILKGATE_BENCH_PERF=DIR` records both nodes with `perf record -g` during the plain 1 GiB
+//! transfer (approval to receipt).
 
 use std::io::Write as _;
 use std::path::Path;
@@ -80,11 +82,51 @@ async fn register(op: &OrgClient, name: &str) -> (OrgClient, CredentialFile) {
 }
 
 async fn wait_delivered(client: &OrgClient, id: &str) {
+    wait_delivered_every(client, id, Duration::from_millis(1)).await;
+}
+
+/// Polls the consumer's node for the transfer's status every `pause`: each poll is an HTTPS
+/// request and a query on a node that shares the machine's two cores with the transfer, so
+/// the 1 GiB cases poll every 10 ms (at most 10 ms late on a run of seconds).
+async fn wait_delivered_every(client: &OrgClient, id: &str, pause: Duration) {
     loop {
         if client.transfer(id).await.unwrap().status == "delivered" {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// With `SILKGATE_BENCH_PERF=DIR`, starts `perf record -g` on both node processes
+/// (DIR/provider.perf.data, DIR/consumer.perf.data); the times of such a run include
+/// perf's overhead.
+async fn start_perf(provider: u32, consumer: u32) -> Vec<Child> {
+    let Some(dir) = std::env::var_os("SILKGATE_BENCH_PERF") else {
+        return Vec::new();
+    };
+    let perf = [("provider", provider), ("consumer", consumer)]
+        .into_iter()
+        .map(|(role, pid)| {
+            Command::new("perf")
+                .args(["record", "-q", "-F", "999", "-g", "-p", &pid.to_string()])
+                .arg("-o")
+                .arg(Path::new(&dir).join(format!("{role}.perf.data")))
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("perf is installed")
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    perf
+}
+
+/// Stops the recordings [`start_perf`] began.
+fn stop_perf(perf: Vec<Child>) {
+    for mut p in perf {
+        let _ = Command::new("kill")
+            .args(["-INT", &p.id().to_string()])
+            .status();
+        let _ = p.wait();
     }
 }
 
@@ -178,6 +220,7 @@ async fn main() {
             .await
             .unwrap();
         let review_s = t_req.elapsed().as_secs_f64();
+        let perf = start_perf(kz_proc.0.id(), cn_proc.0.id()).await;
         let t0 = Instant::now();
         kz.decide(
             &t.id,
@@ -190,8 +233,9 @@ async fn main() {
         )
         .await
         .unwrap();
-        wait_delivered(&cn, &t.id).await;
+        wait_delivered_every(&cn, &t.id, Duration::from_millis(10)).await;
         let transfer_s = t0.elapsed().as_secs_f64();
+        stop_perf(perf);
         let rss_kz = peak_rss_mib(kz_proc.0.id());
         let rss_cn = peak_rss_mib(cn_proc.0.id());
 
@@ -276,7 +320,7 @@ async fn main() {
             .await
             .unwrap();
         let request_s = t0.elapsed().as_secs_f64();
-        wait_delivered(&cn, &t.id).await;
+        wait_delivered_every(&cn, &t.id, Duration::from_millis(10)).await;
         let total_s = t0.elapsed().as_secs_f64();
         let after_s = total_s - request_s;
         let view = kz.transfer(&t.id).await.unwrap();
