@@ -1987,6 +1987,13 @@ pub async fn sweep_retention(state: &NodeState) -> Result<Vec<String>, ApiError>
             .clear_transfer_blob(&r.transfer.id, silkgate_store::TransferRole::Consumer)
             .await?
         {
+            let report = UsageReportV1 {
+                report_id: usage_report_id(&r.transfer.id, RETENTION_DELETED, ""),
+                transfer_id: r.transfer.id.clone(),
+                agreement_id: agreement_id.clone(),
+                duty: RETENTION_DELETED.into(),
+                at: now_unix(),
+            };
             tx.append_event(&NewEvent::new(
                 "transfer.retention-deleted",
                 &r.transfer.id,
@@ -1995,32 +2002,15 @@ pub async fn sweep_retention(state: &NodeState) -> Result<Vec<String>, ApiError>
                     "retention_days": days,
                     "received_at": receipt.document.received_at,
                     "retention_ended_at": ends,
+                    "report_id": report.report_id,
                 }),
             ))
             .await?;
+            // The report to the provider's node is owed from this transaction on.
+            queue_usage_report(&mut tx, r.transfer.provider_state(), &report).await?;
             tx.commit().await?;
+            state.wake_outbox();
             deleted.push(r.transfer.id.clone());
-            let report = UsageReportV1 {
-                transfer_id: r.transfer.id.clone(),
-                agreement_id,
-                duty: RETENTION_DELETED.into(),
-                at: now_unix(),
-            };
-            if let Some(peer) = state
-                .trust_list()
-                .document
-                .node_for_state(r.transfer.provider_state())
-                .cloned()
-                && let Err(e) = crate::federation::post_signed::<_, Value>(
-                    state,
-                    &peer,
-                    "/federation/v1/usage",
-                    report,
-                )
-                .await
-            {
-                tracing::warn!(transfer = %r.transfer.id, error = %e, "could not report a retention deletion to the provider's node");
-            }
         }
     }
     Ok(deleted)
@@ -2143,32 +2133,66 @@ pub fn onward_decision(
     d
 }
 
-/// Tells the node that provided the data that this node refused to pass it on.
-pub async fn report_onward_refusal(state: &NodeState, found: OnwardBreach, refused: &str) {
+/// The id of a usage report: derived from the delivery, the duty and the occasion (for an
+/// onward refusal, the refused request's transfer id), so the same report made again has the
+/// same id and the provider's node records it once.
+pub fn usage_report_id(transfer_id: &str, duty: &str, occasion: &str) -> String {
+    let mut h = Sha256::new();
+    for part in ["silkgate/usage-report/v1", transfer_id, duty, occasion] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    format!("ur-{}", &hex::encode(h.finalize())[..32])
+}
+
+/// Queues `report` for the provider's node in `tx`, the transaction of the event it reports;
+/// the outbox task ([`crate::outbox`]) sends it and retries until it is acknowledged.
+///
+/// # Errors
+/// Storage errors.
+pub async fn queue_usage_report(
+    tx: &mut silkgate_store::Tx,
+    provider_state: StateCode,
+    report: &UsageReportV1,
+) -> Result<(), ApiError> {
+    let body = serde_json::to_value(report).map_err(ApiError::internal)?;
+    tx.queue_outbox(
+        &report.report_id,
+        provider_state.as_str(),
+        crate::outbox::USAGE_PATH,
+        &body,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Queues, in `tx` (the transaction recording the denial of request `refused`), the report
+/// telling the node that provided the data that this node refused to pass it on. Wake the
+/// outbox ([`NodeState::wake_outbox`]) once `tx` is committed.
+///
+/// # Errors
+/// Storage errors.
+pub async fn queue_onward_refusal(
+    tx: &mut silkgate_store::Tx,
+    found: &OnwardBreach,
+    refused: &str,
+) -> Result<(), ApiError> {
+    let delivery = &found.delivery.transfer;
     let report = UsageReportV1 {
-        transfer_id: found.delivery.transfer.id.clone(),
-        agreement_id: found.agreement_id,
+        report_id: usage_report_id(&delivery.id, ONWARD_REFUSED, refused),
+        transfer_id: delivery.id.clone(),
+        agreement_id: found.agreement_id.clone(),
         duty: ONWARD_REFUSED.into(),
         at: now_unix(),
     };
-    let Some(peer) = state
-        .trust_list()
-        .document
-        .node_for_state(found.delivery.transfer.provider_state())
-        .cloned()
-    else {
-        return;
-    };
-    if let Err(e) =
-        crate::federation::post_signed::<_, Value>(state, &peer, "/federation/v1/usage", report)
-            .await
-    {
-        tracing::warn!(transfer = %found.delivery.transfer.id, refused, error = %e, "could not report an onward refusal to the provider's node");
-    }
+    queue_usage_report(tx, delivery.provider_state(), &report).await
 }
 
+/// Idempotency scope of received usage reports (keyed by report id).
+const USAGE_SCOPE: &str = "federation.usage-report";
+
 /// `POST /federation/v1/usage`: the consumer's node reports a usage duty it carried out on a
-/// delivery of this node's. Recorded once as an event about the transfer.
+/// delivery of this node's. Recorded once per report id as an event about the transfer.
 pub async fn receive_usage(
     State(state): State<NodeState>,
     conn: Conn,
@@ -2186,6 +2210,15 @@ pub async fn receive_usage(
             ));
         }
     };
+    let id_ok = r.report_id.len() == 35
+        && r.report_id.starts_with("ur-")
+        && r.report_id[3..].bytes().all(|b| b.is_ascii_hexdigit());
+    if !id_ok {
+        return Err(ApiError::bad(
+            "report_id",
+            "expected 'ur-' followed by 32 hex digits",
+        ));
+    }
     let record = state
         .store()
         .transfer(&r.transfer_id, silkgate_store::TransferRole::Provider)
@@ -2207,26 +2240,45 @@ pub async fn receive_usage(
             "the transfer did not run under this agreement",
         ));
     }
-    let seen = state
-        .store()
-        .events_about(&r.transfer_id)
-        .await?
-        .iter()
-        .any(|e| e.kind == kind);
-    if !seen {
-        let mut tx = state.store().begin().await?;
-        tx.append_event(&NewEvent::new(
-            kind,
-            &r.transfer_id,
-            json!({
-                "agreement_id": r.agreement_id, "reported_by": node.node_id,
-                "at": r.at, "signature": msg.signature,
-            }),
-        ))
-        .await?;
-        tx.commit().await?;
+    // Recorded once per report id: a report sent again (its acknowledgement lost) gets the
+    // first answer back, and the idempotency row is written with the event, so two copies
+    // arriving at once cannot both be recorded.
+    let fingerprint = hex::encode(Sha256::digest(
+        serde_json::to_vec(r).map_err(ApiError::internal)?,
+    ));
+    let mut tx = state.store().begin().await?;
+    match tx.idempotent(USAGE_SCOPE, &r.report_id, &fingerprint).await {
+        Ok(Some(first)) => return Ok(Json(first.body)),
+        Ok(None) => {}
+        Err(silkgate_store::StoreError::IdempotencyConflict { .. }) => {
+            return Err(ApiError::bad(
+                "report_id",
+                "already used for a different report",
+            ));
+        }
+        Err(e) => return Err(e.into()),
     }
-    Ok(Json(
-        json!({ "transfer_id": r.transfer_id, "recorded": true }),
+    tx.append_event(&NewEvent::new(
+        kind,
+        &r.transfer_id,
+        json!({
+            "agreement_id": r.agreement_id, "reported_by": node.node_id,
+            "at": r.at, "report_id": r.report_id, "signature": msg.signature,
+        }),
     ))
+    .await?;
+    let answer =
+        json!({ "transfer_id": r.transfer_id, "report_id": r.report_id, "recorded": true });
+    tx.remember(
+        USAGE_SCOPE,
+        &r.report_id,
+        &fingerprint,
+        &IdempotentAnswer {
+            status: 200,
+            body: answer.clone(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(answer))
 }

@@ -295,12 +295,16 @@ pub async fn receive_transfer(
         ))
         .await?;
     }
+    if let Some(found) = &onward {
+        // Owed to the original provider's node from this transaction on.
+        crate::agreements::queue_onward_refusal(&mut tx, found, &t.id).await?;
+    }
     tx.commit().await?;
     if approved_by_agreement {
         state.wake_worker();
     }
-    if let Some(found) = onward {
-        crate::agreements::report_onward_refusal(&state, found, &t.id).await;
+    if onward.is_some() {
+        state.wake_outbox();
     }
     if decision.is_deny() {
         let pair = format!("{}->{}", t.provider_state(), t.consumer_state());

@@ -33,6 +33,7 @@ pub mod log_service;
 pub mod marking;
 pub mod metrics;
 mod node;
+pub mod outbox;
 pub mod payload_crypto;
 pub mod pipeline;
 pub mod tls;

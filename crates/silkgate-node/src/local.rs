@@ -201,6 +201,82 @@ impl LocalFederation {
             n.running.shutdown();
         }
     }
+
+    /// Stops one node (its port closes, its open connections too), keeping what is needed to
+    /// start it again at the same address with [`LocalFederation::resume`]: the other nodes
+    /// see it down, then back, as after an outage.
+    ///
+    /// # Panics
+    /// If `state` is not a running node of this federation.
+    pub fn stop(&mut self, state: &str) -> StoppedNode {
+        let code = StateCode::new(state).expect("caller passes a valid state code");
+        let node = self
+            .nodes
+            .remove(&code)
+            .expect("the federation runs a node of this state");
+        let addr = node.running.addr;
+        node.running.shutdown();
+        StoppedNode {
+            state: code,
+            addr,
+            url: node.url,
+            dir: node.dir,
+            ca_cert_pem: node.ca_cert_pem,
+            operator_token: node.operator_token,
+        }
+    }
+
+    /// Starts a stopped node again from its directory, at its old address.
+    ///
+    /// # Errors
+    /// [`NodeError::Io`] if the address cannot be bound again within a few seconds; errors of
+    /// opening the node.
+    pub async fn resume(
+        &mut self,
+        stopped: StoppedNode,
+        options: NodeOptions,
+    ) -> Result<(), NodeError> {
+        let mut tries = 0;
+        let listener = loop {
+            // SO_REUSEADDR: connections the old listener closed may linger in TIME_WAIT.
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.set_reuseaddr(true)?;
+            match socket.bind(stopped.addr).and_then(|()| socket.listen(1024)) {
+                Ok(l) => break l,
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    tracing::debug!(error = %e, "address not free yet");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let node = NodeState::open(&stopped.dir, options).await?;
+        let running = crate::serve(node, listener)?;
+        self.nodes.insert(
+            stopped.state,
+            LocalNode {
+                running,
+                url: stopped.url,
+                dir: stopped.dir,
+                ca_cert_pem: stopped.ca_cert_pem,
+                operator_token: stopped.operator_token,
+            },
+        );
+        Ok(())
+    }
+}
+
+/// A node taken down by [`LocalFederation::stop`], to be started again by
+/// [`LocalFederation::resume`].
+#[derive(Debug)]
+pub struct StoppedNode {
+    state: StateCode,
+    addr: std::net::SocketAddr,
+    url: String,
+    dir: PathBuf,
+    ca_cert_pem: String,
+    operator_token: String,
 }
 
 /// Synthetic customs-declaration rows (no persons, generated from `seed`): the columns and a

@@ -110,6 +110,8 @@ pub(crate) struct Inner {
     pub(crate) peers: RwLock<reqwest::Client>,
     pub(crate) metrics: Metrics,
     pub(crate) wake: Notify,
+    /// Wakes the outbox task when a message to a peer node is queued.
+    pub(crate) outbox_wake: Notify,
     pub(crate) in_flight: Mutex<HashSet<String>>,
     pub(crate) options: NodeOptions,
     pub(crate) log: Arc<crate::log_service::NodeLog>,
@@ -204,6 +206,7 @@ impl NodeState {
             peers: RwLock::new(peers),
             metrics: Metrics::default(),
             wake: Notify::new(),
+            outbox_wake: Notify::new(),
             in_flight: Mutex::new(HashSet::new()),
             options,
             log: Arc::new(log),
@@ -351,6 +354,11 @@ impl NodeState {
     pub(crate) fn wake_worker(&self) {
         self.0.wake.notify_one();
     }
+
+    /// Wakes the outbox task (see [`crate::outbox`]) after a message was queued.
+    pub(crate) fn wake_outbox(&self) {
+        self.0.outbox_wake.notify_one();
+    }
 }
 
 /// Parses a hex Ed25519 public key.
@@ -367,11 +375,15 @@ pub struct RunningNode {
     /// Bound address.
     pub addr: SocketAddr,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Tells open connections to close.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl RunningNode {
-    /// Stops accepting connections and stops the worker.
+    /// Stops accepting connections, closes the open ones (so a peer's pooled connection
+    /// cannot reach a stopped node) and stops the background tasks.
     pub fn shutdown(self) {
+        let _ = self.closing.send(true);
         for t in self.tasks {
             t.abort();
         }
@@ -387,6 +399,7 @@ pub fn serve(state: NodeState, listener: TcpListener) -> Result<RunningNode, Nod
     let addr = listener.local_addr()?;
     let app = crate::app(state.clone());
     let accept_state = state.clone();
+    let (closing, closed) = tokio::sync::watch::channel(false);
     let accept = tokio::spawn(async move {
         loop {
             let (tcp, remote) = match listener.accept().await {
@@ -404,6 +417,7 @@ pub fn serve(state: NodeState, listener: TcpListener) -> Result<RunningNode, Nod
                 .expect("trust lock never poisoned")
                 .clone();
             let app = app.clone();
+            let mut closed = closed.clone();
             tokio::spawn(async move {
                 let _ = tcp.set_nodelay(true);
                 let tls = match tokio_rustls::TlsAcceptor::from(config).accept(tcp).await {
@@ -436,11 +450,18 @@ pub fn serve(state: NodeState, listener: TcpListener) -> Result<RunningNode, Nod
                 let builder = hyper_util::server::conn::auto::Builder::new(
                     hyper_util::rt::TokioExecutor::new(),
                 );
-                if let Err(e) = builder
-                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
-                    .await
-                {
-                    tracing::debug!(%remote, error = %e, "connection ended with an error");
+                tokio::select! {
+                    served = builder.serve_connection(hyper_util::rt::TokioIo::new(tls), svc) => {
+                        if let Err(e) = served {
+                            tracing::debug!(%remote, error = %e, "connection ended with an error");
+                        }
+                    }
+                    // Closed by `RunningNode::shutdown`; a node dropped without it serves on.
+                    _ = async {
+                        if closed.wait_for(|c| *c).await.is_err() {
+                            std::future::pending::<()>().await;
+                        }
+                    } => {}
                 }
             });
         }
@@ -449,9 +470,11 @@ pub fn serve(state: NodeState, listener: TcpListener) -> Result<RunningNode, Nod
     let sequencer = tokio::spawn(crate::log_service::sequencer(state.clone()));
     let witnessing = tokio::spawn(crate::witness::witnessing(state.clone()));
     let retention = tokio::spawn(crate::agreements::retention(state.clone()));
+    let outbox = tokio::spawn(crate::outbox::task(state.clone()));
     Ok(RunningNode {
         state,
         addr,
-        tasks: vec![accept, worker, sequencer, witnessing, retention],
+        tasks: vec![accept, worker, sequencer, witnessing, retention, outbox],
+        closing,
     })
 }

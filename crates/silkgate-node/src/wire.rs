@@ -239,9 +239,13 @@ impl Document for AgreementMessageV1 {
 }
 
 /// The consumer's node reports to the provider's node a usage duty it carried out under an
-/// agreement (today: `retention-deleted`, the delivery deleted when its retention ended).
+/// agreement (`retention-deleted`: the delivery deleted when its retention ended;
+/// `onward-refused`: a request to pass the data on refused). Sent from the consumer node's
+/// outbox until acknowledged; the provider's node records each `report_id` once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageReportV1 {
+    /// The report's id (`ur-` and 32 hex digits), the same each time this report is sent.
+    pub report_id: String,
     /// Transfer id.
     pub transfer_id: String,
     /// The agreement the delivery was made under.

@@ -14,6 +14,8 @@
 //!   and no event without its change; event sequence numbers have no gaps;
 //! - a mutating request carries a client-chosen key; [`Tx::idempotent`] finds the first
 //!   answer, and the answer is recorded in the same transaction as the change it reports;
+//! - a message owed to a peer node is queued ([`Tx::queue_outbox`]) in the transaction of the
+//!   change it reports, and stays owed until the peer acknowledges it;
 //! - blobs are written under a staging key and only promoted to their final key once the
 //!   bytes are complete and checked, so a failed upload leaves nothing behind.
 //!
@@ -29,6 +31,7 @@
 
 mod blobs;
 mod log;
+mod outbox;
 mod portal;
 mod rows;
 pub mod testsuite;
@@ -44,6 +47,7 @@ use sqlx::sqlite::{
 
 pub use blobs::{BlobWriter, Blobs, StagedBlob};
 pub use log::{LogAlert, LogBatch, LogHead};
+pub use outbox::OutboxMessage;
 pub use portal::{
     FlowBucket, FlowFilter, FlowGroup, FlowSummary, PortalAccount, PortalRole, PortalSession,
     SignInOutcome,
@@ -113,6 +117,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/sqlite/0004_portal.sql")),
     (5, include_str!("../migrations/sqlite/0005_agreements.sql")),
     (6, include_str!("../migrations/sqlite/0006_supervision.sql")),
+    (7, include_str!("../migrations/sqlite/0007_outbox.sql")),
 ];
 
 /// Current time as Unix seconds; the one clock the store uses for `at` columns.

@@ -25,6 +25,7 @@ where
     transfer_status_is_compare_and_set(&fresh().await).await;
     blobs_are_staged_promoted_or_left_nowhere(&fresh().await).await;
     agreements_round_trip_change_compare_and_set_and_count_usage(&fresh().await).await;
+    outbox_keeps_messages_until_acknowledged(&fresh().await).await;
 }
 
 /// A sample organisation of `state` with a deterministic id from `n`.
@@ -509,4 +510,68 @@ pub async fn agreements_round_trip_change_compare_and_set_and_count_usage(store:
             .is_err(),
         "usage of an unknown agreement must be refused"
     );
+}
+
+/// Outbox: a message is queued with its event or not at all, once per id, is due until
+/// acknowledged, and waits for its next attempt after a failure.
+pub async fn outbox_keeps_messages_until_acknowledged(store: &Store) {
+    let body = json!({ "transfer_id": "t-1", "duty": "retention-deleted" });
+    // Rolled back with its event: nothing owed.
+    let mut tx = store.begin().await.unwrap();
+    tx.append_event(&NewEvent::new(
+        "transfer.retention-deleted",
+        "t-1",
+        json!({}),
+    ))
+    .await
+    .unwrap();
+    assert!(
+        tx.queue_outbox("ur-1", "CN", "/federation/v1/usage", &body)
+            .await
+            .unwrap()
+    );
+    drop(tx);
+    assert_eq!(store.outbox_next_due().await.unwrap(), None);
+    assert_eq!(store.outbox_message("ur-1").await.unwrap(), None);
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.queue_outbox("ur-1", "CN", "/federation/v1/usage", &body)
+            .await
+            .unwrap()
+    );
+    // The same id again is the same message.
+    assert!(
+        !tx.queue_outbox("ur-1", "CN", "/federation/v1/usage", &json!({}))
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let now_ms = crate::now_unix() * 1000;
+    let due = store.outbox_due(now_ms, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].body, body);
+    assert_eq!((due[0].attempts, due[0].acknowledged_at), (0, None));
+
+    store
+        .outbox_failed("ur-1", now_ms + 60_000, "unreachable")
+        .await
+        .unwrap();
+    assert!(store.outbox_due(now_ms, 10).await.unwrap().is_empty());
+    assert_eq!(
+        store.outbox_next_due().await.unwrap(),
+        Some(now_ms + 60_000)
+    );
+    let later = store.outbox_due(now_ms + 60_000, 10).await.unwrap();
+    assert_eq!(later[0].attempts, 1);
+    assert_eq!(later[0].last_error.as_deref(), Some("unreachable"));
+
+    store.outbox_acknowledged("ur-1").await.unwrap();
+    assert!(store.outbox_due(i64::MAX, 10).await.unwrap().is_empty());
+    assert_eq!(store.outbox_next_due().await.unwrap(), None);
+    let kept = store.outbox_message("ur-1").await.unwrap().unwrap();
+    assert!(kept.acknowledged_at.is_some());
+    // A failure reported after the acknowledgement changes nothing.
+    store.outbox_failed("ur-1", 0, "late").await.unwrap();
+    assert_eq!(store.outbox_message("ur-1").await.unwrap().unwrap(), kept);
 }

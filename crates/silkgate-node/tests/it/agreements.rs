@@ -12,8 +12,8 @@ use silkgate_model::{
 };
 use silkgate_node::NodeOptions;
 use silkgate_node::agreements::{
-    AgreementTransferRequest, AgreementView, CounterAgreementRequest, ProposeAgreementRequest,
-    templates,
+    AgreementTransferRequest, AgreementView, CounterAgreementRequest, ONWARD_REFUSED,
+    ProposeAgreementRequest, templates, usage_report_id,
 };
 use silkgate_node::api_types::{ColumnView, DecisionRequest, PublishMetadata, TransferView};
 use silkgate_node::client::ClientError;
@@ -733,12 +733,21 @@ async fn an_agreement_past_its_validity_expires_and_refuses_transfers() {
     drop(_dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_consumers_node_refuses_to_pass_data_on_against_the_agreement_and_reports_it() {
-    let fed = federation(&["CN", "KZ", "RU"]).await;
-    let cn = org(&fed, "CN", "Exporter").await;
-    let kz = org(&fed, "KZ", "Importer").await;
-    let ru = org(&fed, "RU", "Third party").await;
+/// KZ's organisation received CN's data under an agreement that bans onward transfers and
+/// offers the copy as its own dataset; RU's organisation may ask for it.
+struct Onward {
+    kz: Org,
+    ru: Org,
+    cn: Org,
+    agreement: String,
+    delivery: String,
+    resale: silkgate_node::api_types::DatasetView,
+}
+
+async fn onward_setup(fed: &Fed) -> Onward {
+    let cn = org(fed, "CN", "Exporter").await;
+    let kz = org(fed, "KZ", "Importer").await;
+    let ru = org(fed, "RU", "Third party").await;
 
     // KZ receives CN's data under an agreement that bans onward transfers.
     let a = propose(&kz, &cn, "ag-onward", terms(100_000, 30)).await;
@@ -772,33 +781,157 @@ async fn the_consumers_node_refuses_to_pass_data_on_against_the_agreement_and_re
         .fetch_delivery(&t.id, &kz.creds.hpke_private_key, &mut copy, |_, _| {})
         .await
         .unwrap();
-
-    // KZ's organisation offers the copy as its own dataset; RU asks for it.
     let resale = publish_csv(&kz, "resale", &TRADE_COLUMNS, copy).await;
-    let t2 = ru
-        .client
+    Onward {
+        kz,
+        ru,
+        cn,
+        agreement: a.id,
+        delivery: t.id,
+        resale,
+    }
+}
+
+/// RU's organisation asks KZ for the resold copy.
+async fn ask_for_resale(o: &Onward, request_id: &str) -> TransferView {
+    o.ru.client
         .request_transfer(&silkgate_node::api_types::TransferRequest {
-            request_id: "resale-1".into(),
-            provider: kz.id(),
-            dataset_id: resale.dataset_id.clone(),
-            sha256: resale.sha256.clone(),
+            request_id: request_id.into(),
+            provider: o.kz.id(),
+            dataset_id: o.resale.dataset_id.clone(),
+            sha256: o.resale.sha256.clone(),
             purpose: "resale".into(),
             recipient_kind: None,
         })
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// The events of `kind` about `transfer` on the node of `client`, once there is at least one
+/// (or after `within`).
+async fn events_of(
+    client: &silkgate_node::client::OrgClient,
+    transfer: &str,
+    kind: &str,
+    within: Duration,
+) -> Vec<silkgate_node::api_types::EventView> {
+    let started = std::time::Instant::now();
+    loop {
+        let found: Vec<_> = client
+            .transfer_events(transfer)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == kind)
+            .collect();
+        if !found.is_empty() || started.elapsed() > within {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consumers_node_refuses_to_pass_data_on_against_the_agreement_and_reports_it() {
+    let fed = federation(&["CN", "KZ", "RU"]).await;
+    let o = onward_setup(&fed).await;
+    let t2 = ask_for_resale(&o, "resale-1").await;
     assert_eq!(t2.status, "denied", "{t2:?}");
     let reason = t2.reason.clone().unwrap_or_default();
     assert!(
-        reason.contains("agreement.onward_transfer") && reason.contains(&a.id),
+        reason.contains("agreement.onward_transfer") && reason.contains(&o.agreement),
         "{reason}"
     );
     // The provider's node learns of the refusal, as an event about its delivery.
-    let events = cn.client.transfer_events(&t.id).await.unwrap();
-    let refused = events
-        .iter()
-        .find(|e| e.kind == "transfer.onward-refused")
-        .unwrap_or_else(|| panic!("{events:?}"));
-    assert_eq!(refused.detail["agreement_id"], a.id.as_str());
+    let refused = events_of(
+        &o.cn.client,
+        &o.delivery,
+        "transfer.onward-refused",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].detail["agreement_id"], o.agreement.as_str());
+    fed.fed.shutdown();
+}
+
+/// A usage report the provider's node cannot receive is kept in the consumer node's outbox
+/// (queued with the refusal itself) and retried until the provider's node, back up,
+/// acknowledges it; the provider records it exactly once, even when it is sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_usage_report_waits_for_the_providers_node_and_arrives_once() {
+    let mut fed = federation(&["CN", "KZ", "RU"]).await;
+    let o = onward_setup(&fed).await;
+    let kz_state = fed.fed.node("KZ").running.state.clone();
+
+    // CN's node goes down; RU asks KZ for the copy and is refused.
+    let down = fed.fed.stop("CN");
+    let t2 = ask_for_resale(&o, "resale-while-down").await;
+    assert_eq!(t2.status, "denied", "{t2:?}");
+    let id = usage_report_id(&o.delivery, ONWARD_REFUSED, &t2.id);
+    // The report is owed: queued with the denial, tried, not acknowledged.
+    let mut owed = None;
+    for _ in 0..100 {
+        owed = kz_state.store().outbox_message(&id).await.unwrap();
+        if owed.as_ref().is_some_and(|m| m.attempts >= 1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let owed = owed.expect("the report is queued with the refusal");
+    assert!(owed.attempts >= 1, "{owed:?}");
+    assert_eq!(owed.acknowledged_at, None);
+    assert_eq!(owed.peer_state, "CN");
+    assert!(owed.last_error.is_some(), "{owed:?}");
+    assert_eq!(owed.body["duty"], ONWARD_REFUSED);
+
+    // CN's node comes back at the same address; KZ's outbox task delivers the report.
+    fed.fed.resume(down, NodeOptions::default()).await.unwrap();
+    let cn_client = silkgate_node::client::OrgClient::new(
+        &fed.fed.node("CN").url,
+        &fed.fed.node("CN").ca_cert_pem,
+        &o.cn.creds.credentials.api_token,
+        None,
+    )
+    .unwrap();
+    let kind = "transfer.onward-refused";
+    let got = events_of(&cn_client, &o.delivery, kind, Duration::from_secs(30)).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].detail["report_id"], id.as_str());
+    assert_eq!(got[0].detail["agreement_id"], o.agreement.as_str());
+    let mut acked = None;
+    for _ in 0..50 {
+        acked = kz_state.store().outbox_message(&id).await.unwrap();
+        if acked.as_ref().is_some_and(|m| m.acknowledged_at.is_some()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let acked = acked.unwrap();
+    assert!(acked.acknowledged_at.is_some(), "{acked:?}");
+
+    // Its acknowledgement lost, the same report is sent again: still one event.
+    silkgate_node::outbox::send_message(&kz_state, &acked)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let after: Vec<_> = cn_client
+        .transfer_events(&o.delivery)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == kind)
+        .collect();
+    assert_eq!(after.len(), 1, "{after:?}");
+    // The same id for another report is refused, naming the field.
+    let mut other = acked.clone();
+    other.body["at"] = json!(0);
+    let err = silkgate_node::outbox::send_message(&kz_state, &other)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, silkgate_node::error::ApiError::Conflict { field, .. } if field == "report_id"),
+        "{err:?}"
+    );
     fed.fed.shutdown();
 }
