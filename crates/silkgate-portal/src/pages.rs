@@ -717,7 +717,9 @@ impl FlowQuery {
             None => None,
         };
         Ok(FlowFilter {
-            since: Some(now - days * 86_400),
+            // From the start of the UTC day `days` days ago: whole days, so the dashboard's
+            // chart sums the store's per-day counts instead of counting every transfer.
+            since: Some((now - days * 86_400).div_euclid(86_400) * 86_400),
             until: None,
             partner,
             sector,
@@ -1003,11 +1005,16 @@ pub async fn flows_csv(
         "status",
         "reason",
     ]);
-    let mut offset = 0;
+    let mut after: Option<(i64, String)> = None;
     loop {
         let records = node
             .store()
-            .flows(ctx.state, &filter, offset, 1000)
+            .flows_after(
+                ctx.state,
+                &filter,
+                after.as_ref().map(|(at, id)| (*at, id.as_str())),
+                1000,
+            )
             .await
             .map_err(|e| ctx.internal(e))?;
         for r in &records {
@@ -1025,10 +1032,12 @@ pub async fn flows_csv(
                 &f.reason,
             ]));
         }
-        if records.len() < 1000 {
-            break;
+        match records.last() {
+            Some(last) if records.len() == 1000 => {
+                after = Some((last.transfer.requested_at, last.transfer.id.clone()));
+            }
+            _ => break,
         }
-        offset += 1000;
     }
     Ok((
         [

@@ -118,6 +118,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/sqlite/0005_agreements.sql")),
     (6, include_str!("../migrations/sqlite/0006_supervision.sql")),
     (7, include_str!("../migrations/sqlite/0007_outbox.sql")),
+    (8, include_str!("../migrations/sqlite/0008_flow_days.sql")),
 ];
 
 /// Current time as Unix seconds; the one clock the store uses for `at` columns.

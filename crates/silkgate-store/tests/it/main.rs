@@ -331,6 +331,24 @@ mod portal {
                 .id,
             "t3"
         );
+        // Paging by key reads the same flows in the same order, t2 and t3 sharing a time.
+        let mut by_key = Vec::new();
+        let mut after: Option<(i64, String)> = None;
+        loop {
+            let page = store
+                .flows_after(
+                    kz,
+                    &FlowFilter::default(),
+                    after.as_ref().map(|(at, id)| (*at, id.as_str())),
+                    1,
+                )
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some((last.transfer.requested_at, last.transfer.id.clone()));
+            by_key.push(last.transfer.id.clone());
+        }
+        assert_eq!(by_key, ["t2", "t3", "t1"]);
         assert!(
             store.transfer_any_role("t4").await.unwrap().is_some(),
             "stored, but not a KZ flow"
@@ -344,5 +362,108 @@ mod portal {
             .map(|o| o.id)
             .collect();
         assert_eq!(names, [kz1.id.clone(), kz2.id.clone()]);
+
+        // The per-day counts follow every change of status in its transaction, and agree
+        // with counting the transfers themselves (a period starting off a day boundary is
+        // counted from the transfers).
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            tx.set_transfer_status(
+                "t1",
+                TransferRole::Provider,
+                TransferStatus::Delivered,
+                TransferStatus::Denied,
+                Some("withdrawn")
+            )
+            .await
+            .unwrap()
+        );
+        for i in 0..30_i64 {
+            let (p, c, role) = if i % 2 == 0 {
+                (&kz2, &ru, TransferRole::Provider)
+            } else {
+                (&cn, &kz1, TransferRole::Consumer)
+            };
+            let status =
+                [TransferStatus::AwaitingDecision, TransferStatus::Denied][(i % 3 == 0) as usize];
+            tx.insert_transfer(
+                &transfer(&format!("m{i}"), p, c, i * 7 * 3_600, status),
+                role,
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.set_transfer_status(
+            "m2",
+            TransferRole::Provider,
+            TransferStatus::AwaitingDecision,
+            TransferStatus::Approved,
+            None,
+        )
+        .await
+        .unwrap();
+        // Rolled back: the counts do not move.
+        drop(tx);
+        let mut tx = store.begin().await.unwrap();
+        tx.set_transfer_status(
+            "m4",
+            TransferRole::Provider,
+            TransferStatus::AwaitingDecision,
+            TransferStatus::Approved,
+            None,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        for (partner, status) in [
+            (None, None),
+            (Some("RU"), None),
+            (Some("CN"), Some("denied")),
+            (None, Some("approved")),
+        ] {
+            for bucket in [day, 7 * day] {
+                let f = |since| FlowFilter {
+                    since,
+                    partner: partner.map(|p| StateCode::new(p).unwrap()),
+                    status: status.map(str::to_owned),
+                    bucket_seconds: Some(bucket),
+                    ..Default::default()
+                };
+                let from_days = store.flow_summary(kz, &f(Some(0))).await.unwrap();
+                let counted = store.flow_summary(kz, &f(Some(-1))).await.unwrap();
+                assert_eq!(from_days, counted, "{partner:?} {status:?} {bucket}");
+                assert!(!from_days.buckets.is_empty() || status == Some("approved"));
+            }
+        }
+        let all = store
+            .flow_summary(
+                kz,
+                &FlowFilter {
+                    since: Some(0),
+                    status: Some("approved".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let approved: i64 = all.buckets.iter().map(|b| b.count).sum();
+        assert_eq!(approved, 2, "t3 and m4, not the rolled-back m2: {all:?}");
+        let denied = store
+            .flow_summary(
+                kz,
+                &FlowFilter {
+                    since: Some(0),
+                    status: Some("denied".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            denied.buckets.iter().map(|b| b.count).sum::<i64>(),
+            denied.groups.iter().map(|g| g.count).sum::<i64>()
+        );
     }
 }
