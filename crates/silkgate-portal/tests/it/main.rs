@@ -2,6 +2,7 @@
 
 mod browser;
 mod browser_org;
+mod browser_supervise;
 mod org;
 mod supervise;
 mod world;
