@@ -117,6 +117,14 @@ pub fn router(state: NodeState) -> Router {
             "/portal/supervision/approvals/{id}",
             post(supervise::approve),
         )
+        .route(
+            "/portal/supervision/obligations",
+            get(supervise::obligations),
+        )
+        .route(
+            "/portal/supervision/obligations.csv",
+            get(supervise::obligations_csv),
+        )
         .with_state(state)
 }
 

@@ -610,23 +610,7 @@ pub async fn approvals_csv(State(node): State<NodeState>, ctx: Ctx) -> Result<Re
     ]);
     for l in waiting(&node, &ctx, &records) {
         let obligations: Vec<&str> = l.obligations.iter().map(|o| o.id.as_str()).collect();
-        let citations: Vec<String> = l
-            .obligations
-            .iter()
-            .flat_map(|o| o.citations.iter())
-            .map(|c| {
-                format!(
-                    "{}{} {}{}",
-                    c.original,
-                    c.english
-                        .as_ref()
-                        .map(|e| format!(" ({e})"))
-                        .unwrap_or_default(),
-                    c.article,
-                    if c.verified { "" } else { " [UNVERIFIED]" }
-                )
-            })
-            .collect();
+        let citations = citation_texts(&l.obligations);
         out.push_str(&charts::csv_line(&[
             &l.agreement.id,
             &l.agreement.provider,
@@ -740,4 +724,202 @@ pub async fn inclusion(node: &NodeState, index: u64) -> Result<Option<InclusionV
         path: receipt.proof.iter().map(|h| h.to_hex()).collect(),
         failure,
     }))
+}
+
+// ---------------------------------------------------------------- outstanding obligations
+
+/// A flow touching the state whose decision left obligations of the law unmet.
+#[derive(Debug, Clone)]
+pub struct OutstandingLine {
+    /// Transfer id.
+    pub id: String,
+    /// When requested.
+    pub requested_at: i64,
+    /// `outbound`, `inbound` or `domestic`.
+    pub direction: &'static str,
+    /// Partner state code.
+    pub partner: String,
+    /// Provider organisation.
+    pub provider: String,
+    /// Status word.
+    pub status: &'static str,
+    /// The unmet obligations, with their text and citations.
+    pub obligations: Vec<ObligationView>,
+}
+
+/// Most flows the page lists (the CSV has them all).
+const OUTSTANDING_PAGE: usize = 200;
+
+/// The flows touching the state, requested in the period of `q`, that are not denied and
+/// whose decision (held by this node as the provider's) names obligations of the rule packs
+/// not met yet, newest first. Reads the flows by key, 1,000 at a time.
+async fn outstanding(
+    node: &NodeState,
+    ctx: &Ctx,
+    filter: &silkgate_store::FlowFilter,
+    max: usize,
+) -> Result<Vec<OutstandingLine>, Fail> {
+    let engine = node.policy();
+    let mut out = Vec::new();
+    let mut after: Option<(i64, String)> = None;
+    loop {
+        let records = node
+            .store()
+            .flows_after(
+                ctx.state,
+                filter,
+                after.as_ref().map(|(at, id)| (*at, id.as_str())),
+                1000,
+            )
+            .await
+            .map_err(|e| ctx.internal(e))?;
+        for r in &records {
+            let t = &r.transfer;
+            if t.status == silkgate_model::TransferStatus::Denied {
+                continue;
+            }
+            let Some(decision) = r
+                .report
+                .as_ref()
+                .and_then(|rep| rep.get("decision"))
+                .and_then(|d| {
+                    serde_json::from_value::<silkgate_node::pipeline::TransferDecision>(d.clone())
+                        .ok()
+                })
+            else {
+                continue;
+            };
+            let unmet = decision.unmet_legal_obligations();
+            if unmet.is_empty() {
+                continue;
+            }
+            let me = ctx.state;
+            let (direction, partner) = match (t.provider_state() == me, t.consumer_state() == me) {
+                (true, true) => ("domestic", me),
+                (true, false) => ("outbound", t.consumer_state()),
+                _ => ("inbound", t.provider_state()),
+            };
+            out.push(OutstandingLine {
+                id: t.id.clone(),
+                requested_at: t.requested_at,
+                direction,
+                partner: partner.to_string(),
+                provider: t.provider.to_string(),
+                status: t.status.as_str(),
+                obligations: decision
+                    .decision
+                    .obligations
+                    .iter()
+                    .filter(|o| unmet.contains(&o.id.as_str()))
+                    .map(|o| obligation_view(engine, ctx, o))
+                    .collect(),
+            });
+            if out.len() >= max {
+                return Ok(out);
+            }
+        }
+        match records.last() {
+            Some(last) if records.len() == 1000 => {
+                after = Some((last.transfer.requested_at, last.transfer.id.clone()));
+            }
+            _ => return Ok(out),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "supervise_obligations.html")]
+struct ObligationsPage {
+    ctx: Ctx,
+    rows: Vec<OutstandingLine>,
+    more: bool,
+}
+
+/// Query of the obligations page: the period, in days (default a year).
+#[derive(Debug, Deserialize)]
+pub struct DaysQuery {
+    days: Option<i64>,
+}
+
+fn period(ctx: &Ctx, q: &DaysQuery) -> Result<silkgate_store::FlowFilter, Fail> {
+    let days = q.days.unwrap_or(365);
+    if !(1..=3660).contains(&days) {
+        return Err(ctx.bad("days", "between 1 and 3660"));
+    }
+    let now = silkgate_store::now_unix();
+    Ok(silkgate_store::FlowFilter {
+        since: Some((now - days * 86_400).div_euclid(86_400) * 86_400),
+        ..Default::default()
+    })
+}
+
+/// `GET /portal/supervision/obligations`: flows touching the state whose decision left
+/// obligations of the law unmet (a contract to file, an assessment to pass, consent to
+/// obtain), with the obligations' citations, newest first.
+pub async fn obligations(
+    State(node): State<NodeState>,
+    ctx: Ctx,
+    Query(q): Query<DaysQuery>,
+) -> Result<Response, Fail> {
+    ctx.require(AUTHORITY)?;
+    let filter = period(&ctx, &q)?;
+    let mut rows = outstanding(&node, &ctx, &filter, OUTSTANDING_PAGE + 1).await?;
+    let more = rows.len() > OUTSTANDING_PAGE;
+    rows.truncate(OUTSTANDING_PAGE);
+    Ok(html(&ObligationsPage { ctx, rows, more }))
+}
+
+/// `GET /portal/supervision/obligations.csv`: the same view as CSV, every flow.
+pub async fn obligations_csv(
+    State(node): State<NodeState>,
+    ctx: Ctx,
+    Query(q): Query<DaysQuery>,
+) -> Result<Response, Fail> {
+    ctx.require(AUTHORITY)?;
+    let filter = period(&ctx, &q)?;
+    let mut out = charts::csv_line(&[
+        "transfer_id",
+        "requested_at",
+        "direction",
+        "partner_state",
+        "provider",
+        "status",
+        "unmet_obligations",
+        "citations",
+    ]);
+    for l in outstanding(&node, &ctx, &filter, usize::MAX).await? {
+        let ids: Vec<&str> = l.obligations.iter().map(|o| o.id.as_str()).collect();
+        out.push_str(&charts::csv_line(&[
+            &l.id,
+            &l.requested_at.to_string(),
+            l.direction,
+            &l.partner,
+            &l.provider,
+            l.status,
+            &ids.join(" "),
+            &citation_texts(&l.obligations).join("; "),
+        ]));
+    }
+    Ok(csv("obligations.csv", out))
+}
+
+/// Each citation of `obligations` as one line of text: the original name, the English name in
+/// brackets, the article, and the UNVERIFIED mark where it applies.
+fn citation_texts(obligations: &[ObligationView]) -> Vec<String> {
+    obligations
+        .iter()
+        .flat_map(|o| o.citations.iter())
+        .map(|c| {
+            format!(
+                "{}{} {}{}",
+                c.original,
+                c.english
+                    .as_ref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default(),
+                c.article,
+                if c.verified { "" } else { " [UNVERIFIED]" }
+            )
+        })
+        .collect()
 }

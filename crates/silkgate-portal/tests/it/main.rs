@@ -106,6 +106,11 @@ fn pages(w: &World) -> Vec<(&'static [PortalRole], String, Vec<String>)> {
             vec![],
         ),
         (
+            &[PortalRole::Regulator, PortalRole::Operator],
+            "/portal/supervision/obligations".into(),
+            vec![],
+        ),
+        (
             &[PortalRole::Operator],
             "/portal/accounts".into(),
             vec!["regulator@kz".into()],
@@ -299,6 +304,12 @@ async fn every_route_answers_each_role_as_the_table_says() {
             authority,
         ),
         ("GET", "/portal/supervision/approvals".into(), authority),
+        ("GET", "/portal/supervision/obligations".into(), authority),
+        (
+            "GET",
+            "/portal/supervision/obligations.csv".into(),
+            authority,
+        ),
         ("GET", "/portal/supervision/approvals.csv".into(), authority),
         (
             "POST",

@@ -387,6 +387,7 @@ async fn the_authority_approves_suspends_and_resumes_from_the_portal() {
         ("/portal/supervision/agreements", &kz_reg, &kz_router),
         ("/portal/supervision/agreements", &kz_op, &kz_router),
         ("/portal/supervision/approvals", &cn_reg, &cn_router),
+        ("/portal/supervision/obligations", &cn_reg, &cn_router),
     ];
     // A second agreement waiting for CN, so the queue has content to translate.
     signed_agreement(&kz_client, &cn_client, &cn_id, "ag-2").await;
@@ -416,6 +417,73 @@ async fn the_authority_approves_suspends_and_resumes_from_the_portal() {
             }
         }
     }
+
+    // Outstanding obligations: personal data asked for from CN without an agreement leaves
+    // obligations of the CN pack unmet while the provider has not decided; CN's authority sees
+    // the flow with the obligations' citations, in the page and the CSV.
+    let (mut m, _) = meta("pub-cn-people", "cn-people-2026", "Payments to persons CN");
+    m.schema = ["name", "phone", "amount"]
+        .iter()
+        .map(|n| silkgate_node::api_types::ColumnView {
+            name: (*n).into(),
+            ty: "string".into(),
+        })
+        .collect();
+    let mut people = String::from("name,phone,amount\n");
+    for i in 0..40 {
+        people.push_str(&format!(
+            "Wang Wei {i},+86 138 {:04} {:04},{}\n",
+            1000 + i,
+            2000 + i,
+            10 * i
+        ));
+    }
+    let people_ds = cn_client
+        .publish(&m, people.into_bytes().into())
+        .await
+        .unwrap();
+    let asked = kz_client
+        .request_transfer(&silkgate_node::api_types::TransferRequest {
+            request_id: "people-1".into(),
+            provider: cn_id.clone(),
+            dataset_id: people_ds.dataset_id.clone(),
+            sha256: people_ds.sha256.clone(),
+            purpose: "payment reconciliation".into(),
+            recipient_kind: None,
+        })
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let page = loop {
+        let page = Call::get("/portal/supervision/obligations")
+            .signed_in(Some(&cn_reg))
+            .send(&cn_router)
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        if page.body.contains(&asked.id) || std::time::Instant::now() > deadline {
+            break page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(page.body.contains(&asked.id), "{}", page.body);
+    assert!(page.body.contains("<code>cn."), "{}", page.body);
+    assert!(
+        page.body.contains("<cite class=\"original\">"),
+        "{}",
+        page.body
+    );
+    let csv = Call::get("/portal/supervision/obligations.csv")
+        .signed_in(Some(&cn_reg))
+        .send(&cn_router)
+        .await;
+    assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+    assert!(
+        csv.body
+            .lines()
+            .any(|l| l.contains(&asked.id) && l.contains("cn.")),
+        "{}",
+        csv.body
+    );
 
     // The log explorer's inclusion proof of the suspension's entry on KZ: the page says
     // verified, and the hashes it shows recompute to the checkpoint's root (a changed hash
