@@ -125,6 +125,11 @@ pub fn router(state: NodeState) -> Router {
             "/portal/supervision/obligations.csv",
             get(supervise::obligations_csv),
         )
+        .route("/portal/supervision/thresholds", get(supervise::thresholds))
+        .route(
+            "/portal/supervision/thresholds.csv",
+            get(supervise::thresholds_csv),
+        )
         .with_state(state)
 }
 

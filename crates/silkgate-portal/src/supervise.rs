@@ -923,3 +923,214 @@ fn citation_texts(obligations: &[ObligationView]) -> Vec<String> {
         })
         .collect()
 }
+
+// ---------------------------------------------------------------- threshold crossings
+
+/// An exporter of the state near or over a volume threshold of the year.
+#[derive(Debug, Clone)]
+pub struct ThresholdLine {
+    /// Organisation id.
+    pub org: String,
+    /// Its name.
+    pub name: String,
+    /// Data subjects exported so far this year.
+    pub subjects: u64,
+    /// Of those, with sensitive data.
+    pub sensitive_subjects: u64,
+    /// `over` (the year's count already raises these obligations) or `near` (a quarter more
+    /// would).
+    pub state: &'static str,
+    /// The obligations the threshold brings, with their citations.
+    pub obligations: Vec<ObligationView>,
+}
+
+/// How much more than this year's count "near" looks ahead: a quarter more.
+const NEAR_FACTOR: (u64, u64) = (5, 4);
+
+/// The obligations the rule packs raise when `exporter` sends one more person's data abroad
+/// (sensitive data when `sensitive`), having exported `ytd` so far this year. The thresholds
+/// live in the packs' Cedar policies; asking the engine is how the portal reads them, so no
+/// figure of any law is written here.
+fn probe(
+    engine: &silkgate_policy::PolicyEngine,
+    exporter: &silkgate_model::Organisation,
+    to: silkgate_model::StateCode,
+    sensitive: bool,
+    ytd: (u64, u64),
+) -> Vec<silkgate_policy::Obligation> {
+    use silkgate_model::DataCategory;
+    use silkgate_policy::{
+        DataFacts, Exporter, Facts, Grounds, Recipient, RecipientKind, YearToDate,
+    };
+    let categories = if sensitive {
+        vec![DataCategory::Personal, DataCategory::Sensitive]
+    } else {
+        vec![DataCategory::Personal]
+    };
+    let facts = Facts {
+        from: exporter.id.state(),
+        to,
+        exporter: Exporter {
+            state: Some(exporter.id.state()),
+            ciio: false,
+            sector: exporter.sector,
+        },
+        recipient: Recipient {
+            state: Some(to),
+            kind: RecipientKind::Enterprise,
+        },
+        data: DataFacts {
+            subjects: 1,
+            sensitive_subjects: u64::from(sensitive),
+            important_data: false,
+            biometric: false,
+            categories,
+        },
+        year_to_date: YearToDate {
+            subjects: ytd.0,
+            sensitive_subjects: ytd.1.min(ytd.0),
+        },
+        grounds: Grounds::default(),
+        exemptions: Vec::new(),
+    };
+    engine
+        .decide(&facts)
+        .map(|d| d.obligations)
+        .unwrap_or_default()
+}
+
+/// The exporters of the state with counts this year, each near or over a threshold: the
+/// obligations one more person's data would raise at this year's count but not at none
+/// (`over`), or at a quarter more but not at this count (`near`).
+async fn thresholds_of(node: &NodeState, ctx: &Ctx) -> Result<Vec<ThresholdLine>, Fail> {
+    let engine = node.policy();
+    // Thresholds count exports to any other state; probe towards the first other state of the
+    // federation.
+    let Some(to) = node
+        .trust_list()
+        .document
+        .nodes
+        .iter()
+        .map(|n| n.state)
+        .find(|s| *s != ctx.state)
+    else {
+        return Ok(Vec::new());
+    };
+    let (year, _, _) = crate::i18n::civil_from_days(silkgate_store::now_unix().div_euclid(86_400));
+    let year = i32::try_from(year).unwrap_or(i32::MAX);
+    let mut out = Vec::new();
+    for org in node
+        .store()
+        .organisations()
+        .await
+        .map_err(|e| ctx.internal(e))?
+    {
+        if org.id.state() != ctx.state {
+            continue;
+        }
+        let ytd = node
+            .store()
+            .year_to_date(&org.id, year)
+            .await
+            .map_err(|e| ctx.internal(e))?;
+        if ytd == (0, 0) {
+            continue;
+        }
+        let ids = |v: &[silkgate_policy::Obligation]| -> Vec<String> {
+            v.iter().map(|o| o.id.clone()).collect()
+        };
+        // A quarter more of what the exporter did send; none stays none (one sensitive
+        // record more is not "near" a threshold of sensitive data it never exported).
+        let ahead = |n: u64| {
+            if n == 0 {
+                0
+            } else {
+                n.saturating_mul(NEAR_FACTOR.0) / NEAR_FACTOR.1 + 1
+            }
+        };
+        let mut over = Vec::new();
+        let mut near = Vec::new();
+        for sensitive in [false, true] {
+            let none = ids(&probe(engine, &org, to, sensitive, (0, 0)));
+            let now = probe(engine, &org, to, sensitive, ytd);
+            let now_ids = ids(&now);
+            let later = probe(engine, &org, to, sensitive, (ahead(ytd.0), ahead(ytd.1)));
+            for o in now {
+                if !none.contains(&o.id)
+                    && !over
+                        .iter()
+                        .any(|x: &silkgate_policy::Obligation| x.id == o.id)
+                {
+                    over.push(o);
+                }
+            }
+            for o in later {
+                if !now_ids.contains(&o.id)
+                    && !near
+                        .iter()
+                        .any(|x: &silkgate_policy::Obligation| x.id == o.id)
+                {
+                    near.push(o);
+                }
+            }
+        }
+        for (state, list) in [("over", over), ("near", near)] {
+            if !list.is_empty() {
+                out.push(ThresholdLine {
+                    org: org.id.to_string(),
+                    name: org.name.clone(),
+                    subjects: ytd.0,
+                    sensitive_subjects: ytd.1,
+                    state,
+                    obligations: list
+                        .iter()
+                        .map(|o| obligation_view(engine, ctx, o))
+                        .collect(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Template)]
+#[template(path = "supervise_thresholds.html")]
+struct ThresholdsPage {
+    ctx: Ctx,
+    rows: Vec<ThresholdLine>,
+}
+
+/// `GET /portal/supervision/thresholds`: exporters of the state near or over a volume
+/// threshold of the year, from the rule packs and the year-to-date counts.
+pub async fn thresholds(State(node): State<NodeState>, ctx: Ctx) -> Result<Response, Fail> {
+    ctx.require(AUTHORITY)?;
+    let rows = thresholds_of(&node, &ctx).await?;
+    Ok(html(&ThresholdsPage { ctx, rows }))
+}
+
+/// `GET /portal/supervision/thresholds.csv`: the same view as CSV.
+pub async fn thresholds_csv(State(node): State<NodeState>, ctx: Ctx) -> Result<Response, Fail> {
+    ctx.require(AUTHORITY)?;
+    let mut out = charts::csv_line(&[
+        "organisation",
+        "name",
+        "subjects_this_year",
+        "sensitive_subjects_this_year",
+        "threshold",
+        "obligations",
+        "citations",
+    ]);
+    for l in thresholds_of(&node, &ctx).await? {
+        let ids: Vec<&str> = l.obligations.iter().map(|o| o.id.as_str()).collect();
+        out.push_str(&charts::csv_line(&[
+            &l.org,
+            &l.name,
+            &l.subjects.to_string(),
+            &l.sensitive_subjects.to_string(),
+            l.state,
+            &ids.join(" "),
+            &citation_texts(&l.obligations).join("; "),
+        ]));
+    }
+    Ok(csv("thresholds.csv", out))
+}

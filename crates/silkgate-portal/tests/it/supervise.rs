@@ -388,6 +388,7 @@ async fn the_authority_approves_suspends_and_resumes_from_the_portal() {
         ("/portal/supervision/agreements", &kz_op, &kz_router),
         ("/portal/supervision/approvals", &cn_reg, &cn_router),
         ("/portal/supervision/obligations", &cn_reg, &cn_router),
+        ("/portal/supervision/thresholds", &cn_reg, &cn_router),
     ];
     // A second agreement waiting for CN, so the queue has content to translate.
     signed_agreement(&kz_client, &cn_client, &cn_id, "ag-2").await;
@@ -484,6 +485,71 @@ async fn the_authority_approves_suspends_and_resumes_from_the_portal() {
         "{}",
         csv.body
     );
+
+    // Threshold crossings on CN, read from the CN pack through the engine: an exporter past
+    // 100,000 people this year is over a threshold, one at 90,000 near it, one at 10 neither.
+    let (_, near_creds) = fed
+        .node("CN")
+        .register(
+            "reg-cn-2",
+            "Pearl River Data",
+            silkgate_model::Sector::Trade,
+        )
+        .await
+        .unwrap();
+    let (_, small_creds) = fed
+        .node("CN")
+        .register("reg-cn-3", "Small Shop", silkgate_model::Sector::Trade)
+        .await
+        .unwrap();
+    let near_id: silkgate_model::OrgId = near_creds.credentials.organisation.id.parse().unwrap();
+    let small_id: silkgate_model::OrgId = small_creds.credentials.organisation.id.parse().unwrap();
+    let over_id: silkgate_model::OrgId = cn_id.parse().unwrap();
+    let year = Date::from_unix_seconds(silkgate_store::now_unix())
+        .to_string()
+        .get(..4)
+        .unwrap()
+        .parse::<i32>()
+        .unwrap();
+    let cn_node = node("CN");
+    let mut tx = cn_node.store().begin().await.unwrap();
+    for (org, n) in [(&over_id, 150_000), (&near_id, 90_000), (&small_id, 10)] {
+        tx.add_year_to_date(org, year, n, 0).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let page = Call::get("/portal/supervision/thresholds")
+        .signed_in(Some(&cn_reg))
+        .send(&cn_router)
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let row = |state: &str, org: &silkgate_model::OrgId| {
+        page.body
+            .split("<tr data-threshold=")
+            .skip(1)
+            .any(|r| r.starts_with(&format!("\"{state}\"")) && r.contains(org.as_str()))
+    };
+    assert!(row("over", &over_id), "{}", page.body);
+    assert!(row("near", &near_id), "{}", page.body);
+    assert!(!row("over", &near_id) && !row("near", &over_id));
+    assert!(!page.body.contains(small_id.as_str()), "{}", page.body);
+    assert!(page.body.contains("<code>cn."), "{}", page.body);
+    let csv = Call::get("/portal/supervision/thresholds.csv")
+        .signed_in(Some(&cn_reg))
+        .send(&cn_router)
+        .await;
+    assert!(
+        csv.body
+            .lines()
+            .any(|l| l.contains(over_id.as_str()) && l.contains("\"over\"")),
+        "{}",
+        csv.body
+    );
+    // KZ's regulator sees no CN exporter.
+    let kz_page = Call::get("/portal/supervision/thresholds")
+        .signed_in(Some(&kz_reg))
+        .send(&kz_router)
+        .await;
+    assert!(!kz_page.body.contains(over_id.as_str()));
 
     // The log explorer's inclusion proof of the suspension's entry on KZ: the page says
     // verified, and the hashes it shows recompute to the checkpoint's root (a changed hash
