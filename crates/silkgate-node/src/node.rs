@@ -108,6 +108,7 @@ pub(crate) struct Inner {
     pub(crate) committee_key: VerifyingKey,
     pub(crate) tls_server: RwLock<Arc<rustls::ServerConfig>>,
     pub(crate) peers: RwLock<reqwest::Client>,
+    pub(crate) delivery_peers: RwLock<reqwest::Client>,
     pub(crate) metrics: Metrics,
     pub(crate) wake: Notify,
     /// Wakes the outbox task when a message to a peer node is queued.
@@ -156,6 +157,24 @@ fn peer_client(identity: &NodeIdentity, trust: &TrustList) -> Result<reqwest::Cl
         .map_err(|e| NodeError::TrustList(format!("peer client: {e}")))
 }
 
+/// The client for delivery bodies: HTTP/1.1 only. A delivery is one long upload, which
+/// HTTP/1.1 carries as large chunks with no flow control of its own; HTTP/2 would cut it
+/// into 16 KiB frames under per-stream windows, costing wake-ups on both nodes.
+fn delivery_client(
+    identity: &NodeIdentity,
+    trust: &TrustList,
+) -> Result<reqwest::Client, NodeError> {
+    let mut config = tls::peer_client_config(trust, &identity.tls_cert_pem, &identity.tls_key_pem)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .http1_only()
+        .connect_timeout(Duration::from_secs(5))
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| NodeError::TrustList(format!("delivery client: {e}")))
+}
+
 impl NodeState {
     /// Opens the node in `dir` (written by [`crate::identity::init_node`]): loads keys,
     /// verifies the trust list against the committee key and refuses one older than a list
@@ -184,6 +203,7 @@ impl NodeState {
             &identity.tls_key_pem,
         )?;
         let peers = peer_client(&identity, &list.document)?;
+        let delivery_peers = delivery_client(&identity, &list.document)?;
         let log = crate::log_service::NodeLog::open(
             &store,
             &identity.config.node_id,
@@ -204,6 +224,7 @@ impl NodeState {
             committee_key,
             tls_server: RwLock::new(Arc::new(tls_server)),
             peers: RwLock::new(peers),
+            delivery_peers: RwLock::new(delivery_peers),
             metrics: Metrics::default(),
             wake: Notify::new(),
             outbox_wake: Notify::new(),
@@ -254,12 +275,18 @@ impl NodeState {
         let id = &self.0.identity;
         let server = tls::server_config(&list.document, &id.tls_cert_pem, &id.tls_key_pem)?;
         let peers = peer_client(id, &list.document)?;
+        let delivery_peers = delivery_client(id, &list.document)?;
         *self
             .0
             .tls_server
             .write()
             .expect("trust lock never poisoned") = Arc::new(server);
         *self.0.peers.write().expect("trust lock never poisoned") = peers;
+        *self
+            .0
+            .delivery_peers
+            .write()
+            .expect("trust lock never poisoned") = delivery_peers;
         *self.0.trust.write().expect("trust lock never poisoned") = Arc::new(list);
         Ok(())
     }
@@ -301,6 +328,15 @@ impl NodeState {
     /// The node id.
     pub fn node_id(&self) -> &str {
         &self.0.identity.config.node_id
+    }
+
+    /// The HTTP/1.1 client for delivery bodies (see `delivery_client`).
+    pub(crate) fn delivery_peers(&self) -> reqwest::Client {
+        self.0
+            .delivery_peers
+            .read()
+            .expect("trust lock never poisoned")
+            .clone()
     }
 
     pub(crate) fn peers(&self) -> reqwest::Client {

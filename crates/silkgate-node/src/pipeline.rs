@@ -984,7 +984,7 @@ async fn post_delivery(
         reason,
     };
     let resp = state
-        .peers()
+        .delivery_peers()
         .post(&url)
         .header("content-type", "application/octet-stream")
         .body(body)

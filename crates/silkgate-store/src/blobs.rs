@@ -19,12 +19,19 @@ pub struct Blobs {
 }
 
 /// A blob being written: bytes go to a staging key while their SHA-256 and size are counted.
+/// They are gathered into parts of [`PART_SIZE`] bytes, each written by one call to the
+/// backend (for local files, one `write` system call per part).
 pub struct BlobWriter {
     key: String,
     upload: WriteMultipart,
+    part: Vec<u8>,
     hasher: Sha256,
     size: u64,
 }
+
+/// Bytes per part of a blob being written; at most two parts are in flight besides the one
+/// being filled, so a writer holds at most three parts in memory.
+pub const PART_SIZE: usize = 4 * 1024 * 1024;
 
 impl std::fmt::Debug for BlobWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -73,7 +80,8 @@ impl Blobs {
             .await?;
         Ok(BlobWriter {
             key,
-            upload: WriteMultipart::new_with_chunk_size(upload, 8 * 1024 * 1024),
+            upload: WriteMultipart::new_with_chunk_size(upload, PART_SIZE),
+            part: Vec::with_capacity(PART_SIZE),
             hasher: Sha256::new(),
             size: 0,
         })
@@ -195,24 +203,42 @@ impl BlobWriter {
     ///
     /// # Errors
     /// [`StoreError::Blob`].
-    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+    pub async fn write(&mut self, mut bytes: &[u8]) -> Result<(), StoreError> {
         self.hasher.update(bytes);
         self.size += bytes.len() as u64;
-        self.upload.wait_for_capacity(2).await?;
-        self.upload.write(bytes);
+        while !bytes.is_empty() {
+            let take = (PART_SIZE - self.part.len()).min(bytes.len());
+            self.part.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.part.len() == PART_SIZE {
+                self.send_part().await?;
+            }
+        }
         Ok(())
     }
 
     /// Appends bytes the caller already holds as [`Bytes`] (a received body chunk): as
-    /// [`BlobWriter::write`], without copying them into the writer's buffer.
+    /// [`BlobWriter::write`], and a whole part's worth arriving at a part boundary goes to
+    /// the backend without being copied.
     ///
     /// # Errors
     /// [`StoreError::Blob`].
     pub async fn write_bytes(&mut self, bytes: Bytes) -> Result<(), StoreError> {
+        if !self.part.is_empty() || bytes.len() < PART_SIZE {
+            return self.write(&bytes).await;
+        }
         self.hasher.update(&bytes);
         self.size += bytes.len() as u64;
         self.upload.wait_for_capacity(2).await?;
         self.upload.put(bytes);
+        Ok(())
+    }
+
+    /// Hands the filled part to the backend, once fewer than two parts are in flight.
+    async fn send_part(&mut self) -> Result<(), StoreError> {
+        self.upload.wait_for_capacity(2).await?;
+        let part = std::mem::replace(&mut self.part, Vec::with_capacity(PART_SIZE));
+        self.upload.put(Bytes::from(part));
         Ok(())
     }
 
@@ -225,7 +251,11 @@ impl BlobWriter {
     ///
     /// # Errors
     /// [`StoreError::Blob`].
-    pub async fn finish(self) -> Result<StagedBlob, StoreError> {
+    pub async fn finish(mut self) -> Result<StagedBlob, StoreError> {
+        if !self.part.is_empty() {
+            let part = std::mem::take(&mut self.part);
+            self.upload.put(Bytes::from(part));
+        }
         self.upload.finish().await?;
         Ok(StagedBlob {
             key: self.key,
