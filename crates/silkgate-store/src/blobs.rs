@@ -19,8 +19,8 @@ pub struct Blobs {
 }
 
 /// A blob being written: bytes go to a staging key while their SHA-256 and size are counted.
-/// They are gathered into parts of [`PART_SIZE`] bytes, each written by one call to the
-/// backend (for local files, one `write` system call per part).
+/// They are gathered into parts of [`PART_SIZE`] bytes, each handed to the backend in pieces
+/// of [`WRITE_PIECE`] bytes (for local files, one `write` system call per piece).
 pub struct BlobWriter {
     key: String,
     upload: WriteMultipart,
@@ -32,6 +32,13 @@ pub struct BlobWriter {
 /// Bytes per part of a blob being written; at most two parts are in flight besides the one
 /// being filled, so a writer holds at most three parts in memory.
 pub const PART_SIZE: usize = 4 * 1024 * 1024;
+
+/// Bytes per backend write. `object_store` alone writes local files 8 KiB at a time, a system
+/// call each (131,072 per GiB); whole 4 MiB writes made the kernel's page-cache copy several
+/// times slower on the benchmark machine (it allocates large folios for large writes, under
+/// memory pressure from other processes' page cache). 64 KiB writes cost 16,384 calls per
+/// GiB and kept the copy fast.
+pub const WRITE_PIECE: usize = 64 * 1024;
 
 impl std::fmt::Debug for BlobWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -81,7 +88,8 @@ impl Blobs {
         Ok(BlobWriter {
             key,
             upload: WriteMultipart::new_with_chunk_size(upload, PART_SIZE),
-            part: Vec::with_capacity(PART_SIZE),
+            // Grows with the first part, so a small blob does not reserve a whole part.
+            part: Vec::new(),
             hasher: Sha256::new(),
             size: 0,
         })
@@ -198,6 +206,14 @@ fn file_stream(mut file: std::fs::File) -> BoxStream<'static, Result<Bytes, Stor
     .boxed()
 }
 
+/// Hands bytes to the upload as [`WRITE_PIECE`]-sized slices of the same buffer (no copy).
+fn put_in_pieces(upload: &mut WriteMultipart, mut bytes: Bytes) {
+    while !bytes.is_empty() {
+        let piece = bytes.split_to(WRITE_PIECE.min(bytes.len()));
+        upload.put(piece);
+    }
+}
+
 impl BlobWriter {
     /// Appends bytes, waiting while too many parts are in flight so memory stays bounded.
     ///
@@ -230,7 +246,7 @@ impl BlobWriter {
         self.hasher.update(&bytes);
         self.size += bytes.len() as u64;
         self.upload.wait_for_capacity(2).await?;
-        self.upload.put(bytes);
+        put_in_pieces(&mut self.upload, bytes);
         Ok(())
     }
 
@@ -238,7 +254,7 @@ impl BlobWriter {
     async fn send_part(&mut self) -> Result<(), StoreError> {
         self.upload.wait_for_capacity(2).await?;
         let part = std::mem::replace(&mut self.part, Vec::with_capacity(PART_SIZE));
-        self.upload.put(Bytes::from(part));
+        put_in_pieces(&mut self.upload, Bytes::from(part));
         Ok(())
     }
 
@@ -254,7 +270,7 @@ impl BlobWriter {
     pub async fn finish(mut self) -> Result<StagedBlob, StoreError> {
         if !self.part.is_empty() {
             let part = std::mem::take(&mut self.part);
-            self.upload.put(Bytes::from(part));
+            put_in_pieces(&mut self.upload, Bytes::from(part));
         }
         self.upload.finish().await?;
         Ok(StagedBlob {

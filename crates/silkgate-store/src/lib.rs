@@ -45,7 +45,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use blobs::{BlobWriter, Blobs, StagedBlob};
+pub use blobs::{BlobWriter, Blobs, PART_SIZE, StagedBlob, WRITE_PIECE};
 pub use log::{LogAlert, LogBatch, LogHead};
 pub use outbox::OutboxMessage;
 pub use portal::{
