@@ -34,10 +34,8 @@ pub struct BlobWriter {
 pub const PART_SIZE: usize = 4 * 1024 * 1024;
 
 /// Bytes per backend write. `object_store` alone writes local files 8 KiB at a time, a system
-/// call each (131,072 per GiB); whole 4 MiB writes made the kernel's page-cache copy several
-/// times slower on the benchmark machine (it allocates large folios for large writes, under
-/// memory pressure from other processes' page cache). 64 KiB writes cost 16,384 calls per
-/// GiB and kept the copy fast.
+/// call each (131,072 per GiB); 64 KiB writes cost 16,384 calls per GiB, and keep the
+/// kernel's page-cache folios small.
 pub const WRITE_PIECE: usize = 64 * 1024;
 
 impl std::fmt::Debug for BlobWriter {
