@@ -29,6 +29,7 @@ impl HmacSha256 {
 }
 
 /// One HMAC computation in progress.
+#[derive(Clone)]
 struct Mac(hmac::Hmac<sha2::Sha256>);
 
 impl Mac {
@@ -207,6 +208,33 @@ pub(crate) fn parse_canary_digest(d: &str) -> Option<([u8; 8], u32)> {
 #[derive(Clone)]
 pub(crate) struct DatasetKey(HmacSha256);
 
+/// [`DatasetKey`] with one column's part of the cell identity absorbed (see
+/// [`DatasetKey::column`]).
+#[derive(Clone)]
+pub(crate) struct ColumnKey {
+    mac: Mac,
+    modulus: u32,
+}
+
+impl ColumnKey {
+    /// The choice for the cell of this column whose value without its marked residue is
+    /// `stable`; equal to [`DatasetKey::cell`] with this column's name, decimals and modulus.
+    pub fn cell(&self, stable: i128, select_one_in: u32, symbols: u32) -> CellChoice {
+        let mut mac = self.mac.clone();
+        mac.update(&stable.to_be_bytes());
+        let b = mac.finalize();
+        let sel = u64::from_be_bytes(b[0..8].try_into().expect("8 bytes"));
+        let pos = u64::from_be_bytes(b[8..16].try_into().expect("8 bytes"));
+        let mask = u64::from_be_bytes(b[16..24].try_into().expect("8 bytes"));
+        CellChoice {
+            selected: sel % u64::from(select_one_in) == 0,
+            position: (pos % u64::from(symbols)) as u32,
+            mask: (mask % u64::from(self.modulus)) as u32,
+            tag: b[24..32].try_into().expect("8 bytes"),
+        }
+    }
+}
+
 impl DatasetKey {
     /// The choice for the cell of `column` whose value, with its marked low-order residue
     /// removed, is `stable`. The identity depends only on the column name and the cell's own
@@ -221,25 +249,22 @@ impl DatasetKey {
         select_one_in: u32,
         symbols: u32,
     ) -> CellChoice {
+        self.column(column, decimals, modulus)
+            .cell(stable, select_one_in, symbols)
+    }
+
+    /// The keyed state for the cells of one marked column, with the column's part of every
+    /// cell identity already absorbed, so marking a row hashes only the cell's own value.
+    /// [`ColumnKey::cell`] gives exactly what [`DatasetKey::cell`] gives for that column.
+    pub fn column(&self, column: &str, decimals: u32, modulus: u32) -> ColumnKey {
         let mut mac = self.0.start();
         mac.update(b"cell\0");
         mac.update(column.as_bytes());
         mac.update(b"\0");
         mac.update(&decimals.to_be_bytes());
         mac.update(&modulus.to_be_bytes());
-        mac.update(&stable.to_be_bytes());
-        let b = mac.finalize();
-        let sel = u64::from_be_bytes(b[0..8].try_into().expect("8 bytes"));
-        let pos = u64::from_be_bytes(b[8..16].try_into().expect("8 bytes"));
-        let mask = u64::from_be_bytes(b[16..24].try_into().expect("8 bytes"));
-        CellChoice {
-            selected: sel % u64::from(select_one_in) == 0,
-            position: (pos % u64::from(symbols)) as u32,
-            mask: (mask % u64::from(modulus)) as u32,
-            tag: b[24..32].try_into().expect("8 bytes"),
-        }
+        ColumnKey { mac, modulus }
     }
-
     /// A short keyed digest of a normalised cell value, for recognising canary records without
     /// keeping their values in the marking record.
     pub fn canary_digest(&self, column: &str, normalised: &str) -> String {

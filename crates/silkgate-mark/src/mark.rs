@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use silkgate_model::MarkingTerms;
 
 use crate::MarkError;
-use crate::keys::{DatasetKey, MarkKey, SCHEME};
+use crate::keys::{ColumnKey, DatasetKey, MarkKey, SCHEME};
 use crate::number;
 use crate::table::{Cell, Table};
 
@@ -143,6 +143,8 @@ struct RuleState {
     ci: usize,
     /// The copy's fingerprint in this column.
     fingerprint: Vec<u32>,
+    /// The dataset key with this column's part of each cell identity absorbed.
+    ckey: ColumnKey,
     /// Whether the column's cell in the first row was a JSON number (canary cells follow it).
     number_kind: bool,
     /// Smallest and largest value at the rule's precision, and the most fractional digits seen.
@@ -222,6 +224,9 @@ impl Marker {
                         &rule.column,
                         self.params.fingerprint_symbols,
                     ),
+                    ckey: self
+                        .dkey
+                        .column(&rule.column, rule.decimals, rule.modulus()),
                     number_kind: false,
                     range: None,
                 });
@@ -286,14 +291,10 @@ impl Marker {
             self.summary.cells_eligible += 1;
             let m = rule.modulus();
             let stable = v.value.div_euclid(i128::from(m));
-            let choice = self.dkey.cell(
-                &rule.column,
-                rule.decimals,
-                m,
-                stable,
-                m_params.select_one_in,
-                m_params.fingerprint_symbols,
-            );
+            let choice =
+                state
+                    .ckey
+                    .cell(stable, m_params.select_one_in, m_params.fingerprint_symbols);
             if !choice.selected {
                 continue;
             }
@@ -303,11 +304,10 @@ impl Marker {
             let new_value = stable * i128::from(m) + i128::from(symbol);
             if new_value != v.value {
                 self.summary.cells_changed += 1;
-                let text = number::format(new_value, rule.decimals, v.frac_digits);
-                row[ci] = match row[ci] {
-                    Cell::Number(_) => Cell::Number(text),
-                    _ => Cell::Text(text),
-                };
+                // Rewritten in place: the cell is text or a number (it parsed as one).
+                if let Cell::Text(text) | Cell::Number(text) = &mut row[ci] {
+                    number::format_into(text, new_value, rule.decimals, v.frac_digits);
+                }
             }
         }
     }

@@ -106,24 +106,57 @@ fn float_noise(s: &str, decimals: u32) -> Option<i128> {
 /// Writes a scaled value with `frac_digits` fractional digits, where `decimals` is the scale of
 /// `value`.
 pub(crate) fn format(value: i128, decimals: u32, frac_digits: u32) -> String {
+    let mut out = String::new();
+    format_into(&mut out, value, decimals, frac_digits);
+    out
+}
+
+/// As [`format`], replacing the contents of `out` (whose allocation is reused: marking rewrites
+/// a cell's text in place instead of allocating a new string per changed cell).
+pub(crate) fn format_into(out: &mut String, value: i128, decimals: u32, frac_digits: u32) {
     let neg = value < 0;
     let mag = value.unsigned_abs();
     let unit = 10u128.pow(decimals);
     let int = mag / unit;
     let frac = mag % unit;
-    let mut out = String::new();
+    out.clear();
     if neg {
         out.push('-');
     }
-    out.push_str(&int.to_string());
+    push_digits(out, int, 1);
     if frac_digits > 0 {
         out.push('.');
-        out.push_str(&format!("{frac:0width$}", width = decimals as usize));
+        push_digits(out, frac, decimals as usize);
         for _ in decimals..frac_digits {
             out.push('0');
         }
     }
-    out
+}
+
+/// Appends `v` in decimal, left-padded with zeros to at least `width` digits.
+fn push_digits(out: &mut String, mut v: u128, width: usize) {
+    // u128 has at most 39 decimal digits; `width` is at most the marked decimals.
+    let mut buf = [b'0'; 48];
+    let mut i = buf.len();
+    // Narrow to u64 as soon as possible: 128-bit division is a library call.
+    while v > u128::from(u64::MAX) {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    let mut w = v as u64;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (w % 10) as u8;
+        w /= 10;
+        if w == 0 {
+            break;
+        }
+    }
+    let start = i.min(buf.len().saturating_sub(width));
+    for &b in &buf[start..] {
+        out.push(b as char);
+    }
 }
 
 #[cfg(test)]
@@ -167,6 +200,16 @@ mod tests {
         assert_eq!(format(-1207, 2, 2), "-12.07");
         assert_eq!(format(5, 2, 2), "0.05");
         assert_eq!(format(1237, 0, 0), "1237");
+        assert_eq!(format(0, 0, 0), "0");
+        assert_eq!(format(-5, 3, 4), "-0.0050");
+        assert_eq!(format(i128::MAX, 0, 0), i128::MAX.to_string());
+        assert_eq!(format(i128::MIN, 2, 2), {
+            let s = i128::MIN.to_string();
+            format!("{}.{}", &s[..s.len() - 2], &s[s.len() - 2..])
+        });
+        let mut reused = String::from("old text that is longer");
+        format_into(&mut reused, 123456, 2, 3);
+        assert_eq!(reused, "1234.560");
         for text in ["1234.56", "-0.07", "10", "99.90"] {
             let s = parse(text, 2).unwrap();
             let back = format(s.value, 2, s.frac_digits);

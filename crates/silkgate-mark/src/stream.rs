@@ -115,8 +115,18 @@ fn csv_rows(
         {
             break;
         }
-        row.clear();
-        row.extend(record.iter().map(|s| Cell::Text(s.to_owned())));
+        // Each cell's string is reused from row to row: no allocation per cell.
+        row.truncate(record.len());
+        for (i, field) in record.iter().enumerate() {
+            match row.get_mut(i) {
+                Some(Cell::Text(text)) => {
+                    text.clear();
+                    text.push_str(field);
+                }
+                Some(cell) => *cell = Cell::Text(field.to_owned()),
+                None => row.push(Cell::Text(field.to_owned())),
+            }
+        }
         marker.mark_row(&mut row)?;
         writer.write_record(row.iter().map(csv_field)).map_err(io)?;
     }
