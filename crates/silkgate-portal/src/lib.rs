@@ -130,6 +130,11 @@ pub fn router(state: NodeState) -> Router {
             "/portal/supervision/thresholds.csv",
             get(supervise::thresholds_csv),
         )
+        .route("/portal/supervision/categories", get(supervise::categories))
+        .route(
+            "/portal/supervision/categories.csv",
+            get(supervise::categories_csv),
+        )
         .with_state(state)
 }
 

@@ -740,7 +740,7 @@ impl FlowQuery {
 }
 
 /// The outcome series a status falls in: 0 allowed, 1 denied, 2 in progress.
-fn outcome(status: &str) -> usize {
+pub(crate) fn outcome(status: &str) -> usize {
     match status {
         "approved" | "delivered" => 0,
         "denied" => 1,
@@ -802,7 +802,7 @@ struct SupervisionPage {
     chart_sector: String,
 }
 
-fn outcome_series(ctx: &Ctx) -> Vec<Series> {
+pub(crate) fn outcome_series(ctx: &Ctx) -> Vec<Series> {
     ["outcome-allowed", "outcome-denied", "outcome-pending"]
         .iter()
         .zip(OUTCOME_COLOURS)

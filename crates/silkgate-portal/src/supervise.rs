@@ -1134,3 +1134,95 @@ pub async fn thresholds_csv(State(node): State<NodeState>, ctx: Ctx) -> Result<R
     }
     Ok(csv("thresholds.csv", out))
 }
+
+// ---------------------------------------------------------------- flows by data category
+
+#[derive(Template)]
+#[template(path = "supervise_categories.html")]
+struct CategoriesPage {
+    ctx: Ctx,
+    days: i64,
+    rows: Vec<crate::pages::SummaryRow>,
+    chart: String,
+}
+
+/// The flows' counts by data category and outcome over the period of `q`, labelled in the
+/// page's language (a category the catalogue does not know shows as its stable word).
+async fn category_rows(
+    node: &NodeState,
+    ctx: &Ctx,
+    q: &DaysQuery,
+) -> Result<Vec<(String, crate::pages::SummaryRow)>, Fail> {
+    let filter = period(ctx, q)?;
+    let counts = node
+        .store()
+        .flow_categories(ctx.state, &filter)
+        .await
+        .map_err(|e| ctx.internal(e))?;
+    let mut by: std::collections::BTreeMap<String, [i64; 3]> = Default::default();
+    for (category, status, count) in counts {
+        by.entry(category).or_default()[crate::pages::outcome(&status)] += count;
+    }
+    Ok(by
+        .into_iter()
+        .map(|(category, counts)| {
+            let key = format!("category-{category}");
+            let label = if ctx.tr.has(&key) {
+                ctx.t(&key)
+            } else {
+                category.clone()
+            };
+            (category, crate::pages::SummaryRow { label, counts })
+        })
+        .collect())
+}
+
+/// `GET /portal/supervision/categories`: the flows touching the state by data category (as
+/// their decisions name them) and outcome, drawn on the server. A page of its own: it reads
+/// every decision of the period.
+pub async fn categories(
+    State(node): State<NodeState>,
+    ctx: Ctx,
+    Query(q): Query<DaysQuery>,
+) -> Result<Response, Fail> {
+    ctx.require(AUTHORITY)?;
+    let rows: Vec<crate::pages::SummaryRow> = category_rows(&node, &ctx, &q)
+        .await?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    let chart = charts::hbar(
+        &ctx.t("supervise-categories-chart"),
+        &crate::pages::outcome_series(&ctx),
+        &rows
+            .iter()
+            .map(|r| (r.label.clone(), r.counts.to_vec()))
+            .collect::<Vec<_>>(),
+    );
+    Ok(html(&CategoriesPage {
+        days: q.days.unwrap_or(365),
+        ctx,
+        rows,
+        chart,
+    }))
+}
+
+/// `GET /portal/supervision/categories.csv`: the same counts as CSV.
+pub async fn categories_csv(
+    State(node): State<NodeState>,
+    ctx: Ctx,
+    Query(q): Query<DaysQuery>,
+) -> Result<Response, Fail> {
+    ctx.require(AUTHORITY)?;
+    let mut out = charts::csv_line(&["category", "allowed", "denied", "in_progress", "total"]);
+    for (category, r) in category_rows(&node, &ctx, &q).await? {
+        out.push_str(&charts::csv_line(&[
+            &category,
+            &r.counts[0].to_string(),
+            &r.counts[1].to_string(),
+            &r.counts[2].to_string(),
+            &r.total().to_string(),
+        ]));
+    }
+    Ok(csv("categories.csv", out))
+}

@@ -492,6 +492,32 @@ impl Store {
         rows.into_iter().map(rows::transfer_from_row).collect()
     }
 
+    /// Counts of the flows touching `state` matching `filter` by data category (as the
+    /// decision's facts name them, `$.decision.facts.data.categories` of the report) and
+    /// status; a flow with several categories counts once under each. Only this node's
+    /// records that hold a decision (the provider's side) count. This reads every report of
+    /// the period, so it is a page of its own, not part of the dashboard.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn flow_categories(
+        &self,
+        state: StateCode,
+        filter: &FlowFilter,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let sql = format!(
+            "SELECT j.value, t.status, COUNT(*) {FLOW_FROM}, \
+             json_each(t.report_json, '$.decision.facts.data.categories') j \
+             WHERE {FLOW_WHERE} AND t.report_json IS NOT NULL AND json_valid(t.report_json) \
+             GROUP BY 1, 2 ORDER BY 1, 2"
+        );
+        Ok(
+            bind_filter(sqlx::query_as(sqlx::AssertSqlSafe(sql)), state, filter)
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
     /// The flows touching `state` matching `filter` that come after `after` (the requested
     /// time and id of the last one read) in the order of [`Store::flows`], `limit` of them:
     /// paging by key, so reading every flow (the CSV export) costs one pass, not one pass per

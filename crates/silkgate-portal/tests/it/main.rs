@@ -116,6 +116,11 @@ fn pages(w: &World) -> Vec<(&'static [PortalRole], String, Vec<String>)> {
             vec![],
         ),
         (
+            &[PortalRole::Regulator, PortalRole::Operator],
+            "/portal/supervision/categories".into(),
+            vec![],
+        ),
+        (
             &[PortalRole::Operator],
             "/portal/accounts".into(),
             vec!["regulator@kz".into()],
@@ -311,6 +316,12 @@ async fn every_route_answers_each_role_as_the_table_says() {
         ("GET", "/portal/supervision/approvals".into(), authority),
         ("GET", "/portal/supervision/obligations".into(), authority),
         ("GET", "/portal/supervision/thresholds".into(), authority),
+        ("GET", "/portal/supervision/categories".into(), authority),
+        (
+            "GET",
+            "/portal/supervision/categories.csv".into(),
+            authority,
+        ),
         (
             "GET",
             "/portal/supervision/thresholds.csv".into(),

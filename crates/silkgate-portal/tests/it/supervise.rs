@@ -389,6 +389,7 @@ async fn the_authority_approves_suspends_and_resumes_from_the_portal() {
         ("/portal/supervision/approvals", &cn_reg, &cn_router),
         ("/portal/supervision/obligations", &cn_reg, &cn_router),
         ("/portal/supervision/thresholds", &cn_reg, &cn_router),
+        ("/portal/supervision/categories", &cn_reg, &cn_router),
     ];
     // A second agreement waiting for CN, so the queue has content to translate.
     signed_agreement(&kz_client, &cn_client, &cn_id, "ag-2").await;
@@ -484,6 +485,36 @@ async fn the_authority_approves_suspends_and_resumes_from_the_portal() {
             .any(|l| l.contains(&asked.id) && l.contains("cn.")),
         "{}",
         csv.body
+    );
+
+    // By data category: the people dataset's flow counts under personal data, drawn and in
+    // the CSV; the trade transfers under the agreement under their own categories.
+    let cats = Call::get("/portal/supervision/categories")
+        .signed_in(Some(&cn_reg))
+        .send(&cn_router)
+        .await;
+    assert_eq!(cats.status, 200, "{}", cats.body);
+    assert!(cats.body.contains("<svg"), "{}", cats.body);
+    assert!(cats.body.contains(">Personal data<"), "{}", cats.body);
+    let csv = Call::get("/portal/supervision/categories.csv")
+        .signed_in(Some(&cn_reg))
+        .send(&cn_router)
+        .await;
+    let personal = csv
+        .body
+        .lines()
+        .find(|l| l.starts_with("\"personal\","))
+        .unwrap_or_else(|| panic!("{}", csv.body));
+    let in_progress: i64 = personal
+        .split(',')
+        .nth(3)
+        .unwrap()
+        .trim_matches('"')
+        .parse()
+        .unwrap();
+    assert!(
+        in_progress >= 1,
+        "the people transfer awaits a decision: {personal}"
     );
 
     // Threshold crossings on CN, read from the CN pack through the engine: an exporter past
