@@ -175,14 +175,15 @@ async fn raise_alert(
     evidence: &silkgate_log::Evidence,
 ) -> Result<(), ApiError> {
     let store = state.store();
-    let Some(id) = store
-        .log_raise_alert(origin, reason, &evidence.previous, &evidence.submitted)
+    // The alert and its event commit together: no alert without its event, none lost after.
+    let mut tx = store.begin().await?;
+    let Some(id) = tx
+        .raise_log_alert(origin, reason, &evidence.previous, &evidence.submitted)
         .await?
     else {
         return Ok(());
     };
     tracing::error!(%origin, %reason, alert = id, "a log showed an inconsistent checkpoint");
-    let mut tx = store.begin().await?;
     tx.append_event(&NewEvent::new(
         "log.alert",
         format!("log-alert-{id}"),

@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use sqlx::QueryBuilder;
 
-use crate::{Store, StoreError, now_unix};
+use crate::{Store, StoreError, Tx, now_unix};
 
 /// Rows per multi-row INSERT (three bound values each, well under SQLite's variable limit).
 const CHUNK: usize = 2_000;
@@ -68,6 +68,46 @@ fn corrupt(what: &'static str, reason: impl ToString) -> StoreError {
 
 fn to_u64(v: i64, what: &'static str) -> Result<u64, StoreError> {
     u64::try_from(v).map_err(|_| corrupt(what, format!("negative value {v}")))
+}
+
+impl Tx {
+    /// Records an alert about `origin`'s log (a checkpoint offered that contradicts one
+    /// this node witnessed), in the same transaction as the event that announces it, so no
+    /// alert is ever shown without its event nor lost after it. Returns the alert's id, or
+    /// `None` when the same offered checkpoint was already recorded (one alert per offending
+    /// checkpoint, however often it is offered).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn raise_log_alert(
+        &mut self,
+        origin: &str,
+        reason: &str,
+        known: &[u8],
+        offered: &[u8],
+    ) -> Result<Option<i64>, StoreError> {
+        let seen: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM log_alerts WHERE origin = $1 AND offered_checkpoint = $2",
+        )
+        .bind(origin)
+        .bind(offered)
+        .fetch_optional(self.conn())
+        .await?;
+        if seen.is_some() {
+            return Ok(None);
+        }
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO log_alerts (at, origin, reason, known_checkpoint, offered_checkpoint) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(now_unix())
+        .bind(origin)
+        .bind(reason)
+        .bind(known)
+        .bind(offered)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(Some(id))
+    }
 }
 
 impl Store {
@@ -327,41 +367,6 @@ impl Store {
             .await?,
         };
         Ok(done.rows_affected() == 1)
-    }
-
-    /// Raises an operator alert with both checkpoints as evidence; returns its id, or `None`
-    /// when the same offered checkpoint already raised one (a log retrying is one incident).
-    ///
-    /// # Errors
-    /// [`StoreError::Database`].
-    pub async fn log_raise_alert(
-        &self,
-        origin: &str,
-        reason: &str,
-        known: &[u8],
-        offered: &[u8],
-    ) -> Result<Option<i64>, StoreError> {
-        let seen: Option<(i64,)> = sqlx::query_as(
-            "SELECT id FROM log_alerts WHERE origin = $1 AND offered_checkpoint = $2",
-        )
-        .bind(origin)
-        .bind(offered)
-        .fetch_optional(self.pool())
-        .await?;
-        if seen.is_some() {
-            return Ok(None);
-        }
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO log_alerts (at, origin, reason, known_checkpoint, offered_checkpoint) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(now_unix())
-        .bind(origin)
-        .bind(reason)
-        .bind(known)
-        .bind(offered)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(Some(id))
     }
 
     /// Every alert, oldest first.

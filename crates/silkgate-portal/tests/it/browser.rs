@@ -205,6 +205,56 @@ async fn organisation_and_regulator_use_the_portal_in_chromium() {
     assert!(html.contains("kz-customs-2026") && html.contains("review.sha256"));
     shot(&c, "datasets-en").await;
 
+    // Publish a file through the form, landing on the content review of the stored version.
+    let upload = std::env::temp_dir().join(format!("silkgate-upload-{}.csv", std::process::id()));
+    std::fs::write(
+        &upload,
+        "contact_email,amount\nalice@example.org,10\nbob@example.org,20\n",
+    )
+    .unwrap();
+    c.goto(&format!("{base}/portal/datasets/new"))
+        .await
+        .unwrap();
+    for (id, value) in [
+        ("dataset_id", "kz-browser-upload"),
+        ("title", "Uploaded in the browser"),
+    ] {
+        c.find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Id("file"))
+        .await
+        .unwrap()
+        .send_keys(upload.to_str().unwrap())
+        .await
+        .unwrap();
+    shot(&c, "publish-en").await;
+    c.find(Locator::Css("#publish-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_source(&c, "id=\"review\"").await;
+    let path = c.current_url().await.unwrap().path().to_owned();
+    assert!(
+        path.starts_with("/portal/datasets/kz-browser-upload/"),
+        "{path}"
+    );
+    let html = page(&c).await;
+    assert!(
+        html.contains("scan.rows") && html.contains("contact_email"),
+        "the review of the uploaded file: {html}"
+    );
+    shot(&c, "publish-review-en").await;
+    let _ = std::fs::remove_file(&upload);
+    c.goto(&format!("{base}/portal/datasets")).await.unwrap();
+    assert!(page(&c).await.contains("kz-browser-upload"));
+
     // The switch: Russian, then Chinese, on the same page.
     for (tag, word) in [("ru", "Мои наборы данных"), ("zh", "我的数据集")] {
         c.find(Locator::Css(&format!("a[hreflang='{tag}']")))
