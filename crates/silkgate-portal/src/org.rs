@@ -460,8 +460,14 @@ pub async fn propose_form(
 /// A form read as name -> value (the last value of a repeated name wins).
 type FormMap = BTreeMap<String, String>;
 
-fn form_map(pairs: Vec<(String, String)>) -> FormMap {
-    pairs.into_iter().collect()
+/// Where every administrator's action starts: the person must be an administrator of an
+/// organisation and the form must carry the session's CSRF token. Returns the organisation
+/// and the form's fields.
+fn admin_form(ctx: &Ctx, pairs: Vec<(String, String)>) -> Result<(OrgId, FormMap), Fail> {
+    let form: FormMap = pairs.into_iter().collect();
+    let me = org_id(ctx, ADMIN)?;
+    ctx.require_form(ADMIN, form.get("csrf").map_or("", String::as_str))?;
+    Ok((me, form))
 }
 
 /// `POST /portal/agreements/new`: proposes the agreement through the node's own path; a
@@ -471,10 +477,8 @@ pub async fn propose(
     ctx: Ctx,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, Fail> {
-    let form = form_map(pairs);
+    let (me, form) = admin_form(&ctx, pairs)?;
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
-    let me = org_id(&ctx, ADMIN)?;
-    ctx.require_form(ADMIN, &get("csrf"))?;
     let key = get("template");
     let t = find_template(&ctx, &key)?;
     let (mut fields, terms) = terms_from_form(&form);
@@ -788,10 +792,8 @@ pub async fn request_under(
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, Fail> {
-    let form = form_map(pairs);
+    let (me, form) = admin_form(&ctx, pairs)?;
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
-    let me = org_id(&ctx, ADMIN)?;
-    ctx.require_form(ADMIN, &get("csrf"))?;
     let chosen = get("dataset");
     let (dataset_id, sha256) = chosen
         .split_once('@')
@@ -832,9 +834,7 @@ pub async fn accept(
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, Fail> {
-    let form = form_map(pairs);
-    let me = org_id(&ctx, ADMIN)?;
-    ctx.require_form(ADMIN, form.get("csrf").map_or("", String::as_str))?;
+    let (me, form) = admin_form(&ctx, pairs)?;
     let org = organisation(&node, &ctx, &me).await?;
     let req = AgreementActionRequest {
         request_id: form.get("request_id").cloned().unwrap_or_default(),
@@ -854,9 +854,7 @@ pub async fn counter(
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, Fail> {
-    let form = form_map(pairs);
-    let me = org_id(&ctx, ADMIN)?;
-    ctx.require_form(ADMIN, form.get("csrf").map_or("", String::as_str))?;
+    let (me, form) = admin_form(&ctx, pairs)?;
     let (mut fields, terms) = terms_from_form(&form);
     if let Some(terms) = terms {
         let org = organisation(&node, &ctx, &me).await?;
@@ -1275,10 +1273,8 @@ pub async fn decide(
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, Fail> {
-    let form = form_map(pairs);
+    let (me, form) = admin_form(&ctx, pairs)?;
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
-    let me = org_id(&ctx, ADMIN)?;
-    ctx.require_form(ADMIN, &get("csrf"))?;
     let approve = match get("decision").as_str() {
         "approve" => true,
         "refuse" => false,

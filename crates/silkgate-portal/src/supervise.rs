@@ -17,7 +17,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
-use silkgate_model::{AgreementState, OrgId};
+use silkgate_model::{AgreementState, OrgId, Organisation};
 use silkgate_node::NodeState;
 use silkgate_node::agreements::{
     AUTHORITY_OBLIGATIONS, Actor, AgreementAction, AgreementActionRequest, approve_agreement,
@@ -69,6 +69,20 @@ fn form_request_id(given: &str) -> String {
     } else {
         given.to_owned()
     }
+}
+
+/// The organisations of the authority's own state registered at this node: what its
+/// per-organisation views walk.
+async fn own_organisations(node: &NodeState, ctx: &Ctx) -> Result<Vec<Organisation>, Fail> {
+    let all = node
+        .store()
+        .organisations()
+        .await
+        .map_err(|e| ctx.internal(e))?;
+    Ok(all
+        .into_iter()
+        .filter(|o| o.id.state() == ctx.state)
+        .collect())
 }
 
 /// Every agreement stored on this node of which a party belongs to `ctx.state`, newest change
@@ -278,15 +292,7 @@ pub async fn agreements(
     ctx.require(AUTHORITY)?;
     let records = agreements_of_state(&node, &ctx).await?;
     let mut orgs = Vec::new();
-    for o in node
-        .store()
-        .organisations()
-        .await
-        .map_err(|e| ctx.internal(e))?
-    {
-        if o.id.state() != ctx.state {
-            continue;
-        }
+    for o in own_organisations(&node, &ctx).await? {
         let mine = records
             .iter()
             .filter(|r| r.provider == o.id || r.consumer == o.id);
@@ -1019,15 +1025,7 @@ async fn thresholds_of(node: &NodeState, ctx: &Ctx) -> Result<Vec<ThresholdLine>
     let (year, _, _) = crate::i18n::civil_from_days(silkgate_store::now_unix().div_euclid(86_400));
     let year = i32::try_from(year).unwrap_or(i32::MAX);
     let mut out = Vec::new();
-    for org in node
-        .store()
-        .organisations()
-        .await
-        .map_err(|e| ctx.internal(e))?
-    {
-        if org.id.state() != ctx.state {
-            continue;
-        }
+    for org in own_organisations(node, ctx).await? {
         let ytd = node
             .store()
             .year_to_date(&org.id, year)
