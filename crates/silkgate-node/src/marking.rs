@@ -12,10 +12,7 @@ use axum::Json;
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
 use axum::http::HeaderMap;
-use std::io::Write as _;
 
-use bytes::Bytes;
-use futures::StreamExt as _;
 use sha2::{Digest as _, Sha256};
 use silkgate_mark::{Delivery, MarkKey, MarkingRecord, Table, TraceReport, Tracer};
 use silkgate_model::{MarkingTerms, TransferStatus};
@@ -24,7 +21,7 @@ use silkgate_store::{Blobs, TransferRole};
 use crate::api::Conn;
 use crate::error::{ApiError, ErrorBody};
 use crate::node::{Caller, NodeState};
-use crate::pipeline::{ChannelReader, ChannelWriter, PipelineError, PreparedPayload};
+use crate::pipeline::{PipelineError, PreparedPayload, transform_blob};
 
 /// Largest file the trace API accepts.
 pub const MAX_TRACE_BYTES: usize = 64 * 1024 * 1024;
@@ -57,67 +54,18 @@ pub async fn mark_copy(
     let Some(terms) = terms.filter(|t| t.enabled) else {
         return Ok((payload, None));
     };
-    let (in_tx, in_rx) = tokio::sync::mpsc::channel::<Bytes>(4);
-    let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     let (key, delivery_owned, terms_owned) = (key.clone(), delivery.clone(), terms.clone());
-    let task = tokio::task::spawn_blocking(move || {
-        let reader = ChannelReader::new(in_rx);
-        let mut writer = ChannelWriter::new(out_tx);
-        let marked =
-            silkgate_mark::mark_stream(&key, reader, &mut writer, &delivery_owned, &terms_owned)?;
-        writer
-            .flush()
-            .map_err(|e| silkgate_mark::MarkError::Io(e.to_string()))?;
-        Ok::<_, silkgate_mark::MarkError>(marked)
-    });
-    let mut writer = blobs.writer().await?;
-    let feed = async {
-        let mut input = blobs.read(&payload.blob_key).await?;
-        while let Some(chunk) = input.next().await {
-            if in_tx.send(chunk?).await.is_err() {
-                // The marker stopped reading (it failed); its error is the one to report.
-                break;
-            }
-        }
-        drop(in_tx);
-        Ok::<(), PipelineError>(())
-    };
-    let drain = async {
-        let mut hasher = Sha256::new();
-        while let Some(piece) = out_rx.recv().await {
-            hasher.update(&piece);
-            writer.write(&piece).await?;
-        }
-        Ok::<_, PipelineError>(hex::encode(hasher.finalize()))
-    };
-    let (fed, drained) = tokio::join!(feed, drain);
-    let outcome = task
-        .await
-        .map_err(|e| PipelineError::Mark(format!("marking task: {e}")));
-    let result = match (fed, drained, outcome) {
-        (Ok(()), Ok(sha), Ok(Ok(marked))) => Ok((sha, marked)),
-        // A failed read or write of a blob also fails the marker; report the cause.
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
-        (_, _, Ok(Err(e))) => Err(PipelineError::Mark(e.to_string())),
-    };
-    let (sha256, marked) = match result {
-        Ok(v) => v,
-        Err(e) => {
-            writer.abort().await;
-            return Err(e);
-        }
-    };
-    let staged = writer.finish().await?;
-    let blob_key = format!("outbox/{}.marked", delivery.transfer_id);
-    blobs.promote(&staged, &blob_key).await?;
-    Ok((
-        PreparedPayload {
-            blob_key,
-            sha256,
-            size: staged.size,
+    let (payload, marked) = transform_blob(
+        blobs,
+        &payload.blob_key,
+        format!("outbox/{}.marked", delivery.transfer_id),
+        move |reader, writer| {
+            silkgate_mark::mark_stream(&key, reader, writer, &delivery_owned, &terms_owned)
+                .map_err(|e| PipelineError::Mark(e.to_string()))
         },
-        Some(marked.record),
-    ))
+    )
+    .await?;
+    Ok((payload, Some(marked.record)))
 }
 
 /// The marking records of every copy this node has delivered (or is delivering).

@@ -28,9 +28,7 @@ use silkgate_policy::{
     Obligation as PolicyObligation, Outcome, PolicyEngine, Reason, Recipient, RecipientKind, Texts,
     YearToDate,
 };
-use silkgate_scan::{
-    DeidError, DeidReport, Entity, Keys, Plan, ScanOptions, ScanReport, Transform,
-};
+use silkgate_scan::{DeidReport, Entity, Keys, Plan, ScanOptions, ScanReport, Transform};
 use silkgate_store::{Blobs, TransferRecord, TransferRole, now_unix};
 
 use crate::error::ApiError;
@@ -706,28 +704,64 @@ pub async fn apply_obligations(
     let Some(plan) = plan else {
         return Ok((payload, None));
     };
+    let plan = plan.clone();
+    let keys = keys.clone();
+    let (payload, report) = transform_blob(
+        blobs,
+        &payload.blob_key,
+        format!("outbox/{transfer_id}.deidentified"),
+        move |reader, writer| {
+            let report = silkgate_scan::deidentify(reader, writer, &plan, &keys)
+                .map_err(|e| PipelineError::Deidentify(e.to_string()))?;
+            if report.residual.is_empty() {
+                Ok(report)
+            } else {
+                Err(PipelineError::Deidentify(format!(
+                    "the re-scan found {} values of transformed entities left",
+                    report.residual.iter().map(|r| r.count).sum::<u64>()
+                )))
+            }
+        },
+    )
+    .await?;
+    Ok((payload, Some(report)))
+}
+
+/// Streams blob `input` through `transform` into a new blob promoted to `output_key`, and
+/// returns it with what `transform` returned. `transform` runs on a blocking thread with a
+/// few 1 MiB pieces in flight each way, so memory stays bounded whatever the payload's size;
+/// when it (or a blob read or write) fails, the new blob is discarded and the input is left
+/// as it was. A failed blob read or write is reported before the transform's own error,
+/// since it is the cause of the transform's failure.
+///
+/// # Errors
+/// The transform's error, or storage errors.
+pub(crate) async fn transform_blob<T, F>(
+    blobs: &Blobs,
+    input: &str,
+    output_key: String,
+    transform: F,
+) -> Result<(PreparedPayload, T), PipelineError>
+where
+    T: Send + 'static,
+    F: FnOnce(ChannelReader, &mut ChannelWriter) -> Result<T, PipelineError> + Send + 'static,
+{
     let (in_tx, in_rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<Bytes>(4);
-    let plan_owned = plan.clone();
-    let keys = keys.clone();
     let task = tokio::task::spawn_blocking(move || {
-        let reader = ChannelReader {
-            rx: in_rx,
-            cur: Bytes::new(),
-        };
-        let mut writer = ChannelWriter {
-            tx: out_tx,
-            buf: Vec::with_capacity(CHUNK_SIZE),
-        };
-        let report = silkgate_scan::deidentify(reader, &mut writer, &plan_owned, &keys)?;
-        writer.flush().map_err(|e| DeidError::Write { source: e })?;
-        Ok::<_, DeidError>(report)
+        let mut writer = ChannelWriter::new(out_tx);
+        let value = transform(ChannelReader::new(in_rx), &mut writer)?;
+        writer
+            .flush()
+            .map_err(|e| PipelineError::Document(format!("transformed copy: {e}")))?;
+        Ok::<_, PipelineError>(value)
     });
     let mut writer = blobs.writer().await?;
     let feed = async {
-        let mut input = blobs.read(&payload.blob_key).await?;
+        let mut input = blobs.read(input).await?;
         while let Some(chunk) = input.next().await {
             if in_tx.send(chunk?).await.is_err() {
+                // The transform stopped reading (it failed); its error is the one to report.
                 break;
             }
         }
@@ -745,17 +779,12 @@ pub async fn apply_obligations(
     let (fed, drained) = tokio::join!(feed, drain);
     let outcome = task
         .await
-        .map_err(|e| PipelineError::Document(format!("de-identification task: {e}")));
+        .map_err(|e| PipelineError::Document(format!("transform task: {e}")));
     let result = match (fed, drained, outcome) {
-        (Ok(()), Ok(sha), Ok(Ok(report))) if report.residual.is_empty() => Ok((sha, report)),
-        (Ok(()), Ok(_), Ok(Ok(report))) => Err(PipelineError::Deidentify(format!(
-            "the re-scan found {} values of transformed entities left",
-            report.residual.iter().map(|r| r.count).sum::<u64>()
-        ))),
-        (_, _, Ok(Err(e))) => Err(PipelineError::Deidentify(e.to_string())),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
+        (Ok(()), Ok(sha), Ok(Ok(value))) => Ok((sha, value)),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) | (_, _, Ok(Err(e))) => Err(e),
     };
-    let (sha256, report) = match result {
+    let (sha256, value) = match result {
         Ok(v) => v,
         Err(e) => {
             writer.abort().await;
@@ -763,15 +792,14 @@ pub async fn apply_obligations(
         }
     };
     let staged = writer.finish().await?;
-    let blob_key = format!("outbox/{transfer_id}.deidentified");
-    blobs.promote(&staged, &blob_key).await?;
+    blobs.promote(&staged, &output_key).await?;
     Ok((
         PreparedPayload {
-            blob_key,
+            blob_key: output_key,
             sha256,
             size: staged.size,
         },
-        Some(report),
+        value,
     ))
 }
 
