@@ -1,4 +1,14 @@
 //! Payload blobs through `object_store`: staged writes, checked, then promoted.
+//!
+//! Invariant: a promoted blob survives power loss. A node signs a receipt, or acknowledges a
+//! publish, only after [`Blobs::promote`] returned, and SQLite commits with
+//! `synchronous=FULL`; the bytes those rows point to must be on stable storage too. Remote
+//! backends (S3 and the like) are durable by their own contract once a write returns. For the
+//! local backend built by [`Blobs::local`], `object_store`'s fsync mode is switched on:
+//! completing a staged blob ([`BlobWriter::finish`]) calls `fsync` on the file's data, then
+//! on the staging directory, and [`Blobs::promote`] fsyncs the final key's parent directory
+//! (and any directory it had to create) after the rename, before returning. The system calls
+//! run on tokio's blocking pool. The in-memory backend for tests has nothing to sync.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +26,7 @@ use crate::StoreError;
 #[derive(Debug, Clone)]
 pub struct Blobs {
     store: Arc<dyn ObjectStore>,
+    syncs_to_disk: bool,
 }
 
 /// A blob being written: bytes go to a staging key while their SHA-256 and size are counted.
@@ -59,18 +70,33 @@ pub struct StagedBlob {
 }
 
 impl Blobs {
-    /// Blobs in a local directory.
+    /// Blobs in a local directory, durable once promoted: file data and directory entries
+    /// are fsynced before [`BlobWriter::finish`] and [`Blobs::promote`] return.
     ///
     /// # Errors
     /// [`StoreError::Blob`] if the directory is unusable.
     pub fn local(dir: &Path) -> Result<Self, StoreError> {
-        let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
-        Ok(Self::new(Arc::new(fs)))
+        let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)?.with_fsync(true);
+        Ok(Self {
+            store: Arc::new(fs),
+            syncs_to_disk: true,
+        })
     }
 
-    /// Blobs in any `object_store` backend (S3-compatible, in-memory for tests, ...).
+    /// Blobs in any `object_store` backend (S3-compatible, in-memory for tests, ...), which
+    /// must itself make a completed write durable (S3 does; a `LocalFileSystem` passed here
+    /// should have .with_fsync(true)`).
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
-        Self { store }
+        Self {
+            store,
+            syncs_to_disk: false,
+        }
+    }
+
+    /// Whether these blobs fsync local files and directories themselves (true for
+    /// [`Blobs::local`]); other backends are durable by their own contract.
+    pub fn syncs_to_disk(&self) -> bool {
+        self.syncs_to_disk
     }
 
     /// Starts writing a new blob under a fresh staging key.
@@ -94,7 +120,9 @@ impl Blobs {
     }
 
     /// Moves a staged blob to its final key (replacing what is there: final keys are content
-    /// addressed or unique per transfer, so a replacement carries the same bytes).
+    /// addressed or unique per transfer, so a replacement carries the same bytes). For local
+    /// blobs the rename is fsynced (the final parent directory, and any directory created for
+    /// it) before this returns; the data was fsynced when the staged blob was finished.
     ///
     /// # Errors
     /// [`StoreError::Blob`].

@@ -17,7 +17,10 @@
 //! - a message owed to a peer node is queued ([`Tx::queue_outbox`]) in the transaction of the
 //!   change it reports, and stays owed until the peer acknowledges it;
 //! - blobs are written under a staging key and only promoted to their final key once the
-//!   bytes are complete and checked, so a failed upload leaves nothing behind.
+//!   bytes are complete and checked, so a failed upload leaves nothing behind;
+//! - a promoted blob survives power loss: [`Blobs::local`] fsyncs the file's data and the
+//!   directory entries before [`Blobs::promote`] returns, so nothing a receipt or an
+//!   acknowledgement vouches for rests only in the page cache.
 //!
 //! ```no_run
 //! # async fn demo(dir: &std::path::Path) -> Result<(), silkgate_store::StoreError> {

@@ -243,11 +243,16 @@ async fn main() {
         // from the consumer's node, and a client-side fetch + decrypt for reference.
         let cn_id = identity::load_identity(&cn_dir).unwrap();
         let ca = cn_dir.join("ca.crt");
-        let curl_s = {
+        // Two curl figures: to /dev/null (no page-cache copy, no disk), and a plain download
+        // that saves the file on the same disk as the consumer node's blobs (the copy into the
+        // page cache the node must pay too; the file is deleted afterwards).
+        let curl_to = |out_path: &Path| {
             let token = &cn_file.credentials.api_token;
             let started = Instant::now();
             let out = Command::new("curl")
-                .args(["-sS", "--fail", "-o", "/dev/null", "--cacert"])
+                .args(["-sS", "--fail", "-o"])
+                .arg(out_path)
+                .arg("--cacert")
                 .arg(&ca)
                 .arg("-H")
                 .arg(format!("Authorization: Bearer {token}"))
@@ -260,6 +265,15 @@ async fn main() {
             assert!(out.success(), "curl failed");
             started.elapsed().as_secs_f64()
         };
+        let curl_s = curl_to(Path::new("/dev/null"));
+        let saved = cn_dir.join("curl-download.bin");
+        let curl_file_s = curl_to(&saved);
+        let saved_len = std::fs::metadata(&saved).map(|m| m.len()).unwrap_or(0);
+        std::fs::remove_file(&saved).expect("delete curl's saved download");
+        assert!(
+            saved_len >= size,
+            "curl saved {saved_len} bytes, expected at least {size}"
+        );
         let gib_f = size as f64 / (1024.0 * 1024.0 * 1024.0);
         println!("large transfer: {size} bytes ({gib_f:.2} GiB)");
         println!(
@@ -275,7 +289,18 @@ async fn main() {
             "  curl over TLS of the same-size encrypted file: {curl_s:.2} s, {:.0} MiB/s",
             size as f64 / 1048576.0 / curl_s
         );
-        println!("  ratio silkgate/curl: {:.2}", curl_s / transfer_s);
+        println!(
+            "  curl over TLS saving the file on the same disk: {curl_file_s:.2} s, {:.0} MiB/s",
+            size as f64 / 1048576.0 / curl_file_s
+        );
+        println!(
+            "  ratio silkgate/curl (to /dev/null): {:.2}",
+            curl_s / transfer_s
+        );
+        println!(
+            "  ratio silkgate/curl (saved to a file): {:.2}",
+            curl_file_s / transfer_s
+        );
         println!("  peak RSS: provider node {rss_kz:.0} MiB, consumer node {rss_cn:.0} MiB");
         plain_large = Some((review_s, transfer_s));
     }

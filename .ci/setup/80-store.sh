@@ -1,0 +1,8 @@
+# Store: crates/silkgate-store/tests/durable.rs watches, with strace, that a local blob's data
+# and its final directory are fsynced before `promote` returns. Sourced by .ci/run.
+if ! command -v strace >/dev/null 2>&1; then
+  apt_get() { if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi; }
+  apt_get update -qq
+  DEBIAN_FRONTEND=noninteractive apt_get install -y -qq strace >/dev/null
+fi
+export SILKGATE_STRACE_TESTS=1
