@@ -1116,6 +1116,72 @@ impl Actor {
     }
 }
 
+/// Suspends an organisation registered at this node (`reason` given) or lifts its suspension
+/// (`None`), for this state's authority (the operator or a person of the authority). While
+/// suspended, this node refuses every transfer the organisation asks for (as consumer) or
+/// provides, with or without an agreement; since every transfer of an organisation passes
+/// through its own node, that holds federation-wide at once. The change and its event
+/// (`organisation.suspended` / `organisation.resumed`) commit together, once: repeating it
+/// changes nothing. Returns whether anything changed.
+///
+/// # Errors
+/// [`ApiError::Forbidden`] for an organisation; [`ApiError::NotFound`] for one not registered
+/// here; storage errors.
+pub async fn set_organisation_suspension(
+    state: &NodeState,
+    actor: &Actor,
+    org: &OrgId,
+    reason: Option<&str>,
+) -> Result<bool, ApiError> {
+    if matches!(actor, Actor::Org(_)) {
+        return Err(ApiError::Forbidden(
+            "only the state's authority suspends organisations".into(),
+        ));
+    }
+    if let Some(r) = reason {
+        check_text("reason", r, MAX_LONG, true)?;
+    }
+    if state.store().organisation(org).await?.is_none() {
+        return Err(ApiError::NotFound(format!("organisation {org}")));
+    }
+    let (_, by) = actor.scope_and_by(state, true);
+    let mut tx = state.store().begin().await?;
+    if !tx.set_organisation_suspension(org, reason).await? {
+        return Ok(false);
+    }
+    let kind = if reason.is_some() {
+        "organisation.suspended"
+    } else {
+        "organisation.resumed"
+    };
+    tx.append_event(&NewEvent::new(
+        kind,
+        org.as_str(),
+        json!({ "organisation": org.as_str(), "by": by, "reason": reason }),
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Refuses a transfer naming `org` (as `field`) while its authority has it suspended.
+///
+/// # Errors
+/// [`ApiError::Conflict`] on `field` while suspended; storage errors.
+pub(crate) async fn refuse_if_suspended(
+    state: &NodeState,
+    org: &OrgId,
+    field: &str,
+) -> Result<(), ApiError> {
+    match state.store().organisation_suspension(org).await? {
+        Some(reason) => Err(ApiError::Conflict {
+            field: field.into(),
+            reason: format!("the organisation is suspended by its state's authority: {reason}"),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The stored agreement, if `actor` may act on it; anyone else gets "not found". A person of
 /// the authority sees the agreements of which a party belongs to this node's state.
 async fn visible_to(

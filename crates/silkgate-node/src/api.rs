@@ -643,6 +643,7 @@ pub(crate) async fn submit_transfer(
     if let Some(r) = check_idempotent(state, &scope, &req.request_id, &fp).await? {
         return Ok(r);
     }
+    crate::agreements::refuse_if_suspended(state, &org.id, "consumer").await?;
     let transfer = Transfer {
         id: transfer_id_for(&org.id, &req.request_id),
         consumer: org.id.clone(),

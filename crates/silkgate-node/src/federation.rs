@@ -171,6 +171,7 @@ pub async fn receive_transfer(
             reason: existing.transfer.reason.clone(),
         }));
     }
+    crate::agreements::refuse_if_suspended(&state, &received.transfer.provider, "provider").await?;
     let recipient_kind = match req.recipient_kind.as_deref() {
         None => RecipientKind::Enterprise,
         Some(k) => {

@@ -21,7 +21,7 @@ use silkgate_model::{AgreementState, OrgId, Organisation};
 use silkgate_node::NodeState;
 use silkgate_node::agreements::{
     AUTHORITY_OBLIGATIONS, Actor, AgreementAction, AgreementActionRequest, approve_agreement,
-    authority_obligations, change_agreement_status, templates,
+    authority_obligations, change_agreement_status, set_organisation_suspension, templates,
 };
 use silkgate_node::error::ApiError;
 use silkgate_store::{AgreementRecord, PortalRole};
@@ -429,9 +429,11 @@ pub async fn agreement_action(
     Ok(Redirect::to(&format!("/portal/supervision/agreements?done={done}")).into_response())
 }
 
-/// `POST /portal/supervision/organisations/{id}/{suspend|resume}`: the authority suspends
-/// every agreement in force of an organisation of its own state (so every transfer under them
-/// is refused on both sides), or lifts the suspensions this authority made. An organisation of
+/// `POST /portal/supervision/organisations/{id}/{suspend|resume}`: the authority suspends an
+/// organisation of its own state (its node then refuses every transfer it asks for or
+/// provides) and every agreement it has in force (so every transfer under them is refused on
+/// both sides), or lifts the organisation's suspension and the agreements' suspensions this
+/// authority made. An organisation of
 /// another state, or not registered here, is "not found".
 pub async fn organisation_action(
     State(node): State<NodeState>,
@@ -456,6 +458,17 @@ pub async fn organisation_action(
     let form_id = form_request_id(&form.request_id);
     let ours = format!("authority:{}", node.node_id());
     let who = actor(user);
+    // The organisation itself first: from here on its node refuses every transfer it asks
+    // for or provides, with or without an agreement.
+    let reason = form.reason.trim();
+    set_organisation_suspension(
+        &node,
+        &who,
+        &org,
+        (action == AgreementAction::Suspend).then_some(reason),
+    )
+    .await
+    .map_err(|e| api_fail(&ctx, e))?;
     for r in node
         .store()
         .agreements_of(&org)

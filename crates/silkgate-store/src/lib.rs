@@ -122,6 +122,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/sqlite/0006_supervision.sql")),
     (7, include_str!("../migrations/sqlite/0007_outbox.sql")),
     (8, include_str!("../migrations/sqlite/0008_flow_days.sql")),
+    (
+        9,
+        include_str!("../migrations/sqlite/0009_org_suspension.sql"),
+    ),
 ];
 
 /// Current time as Unix seconds; the one clock the store uses for `at` columns.
@@ -251,6 +255,20 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.map(rows::org_from_row).transpose()
+    }
+
+    /// Why the organisation is suspended by its authority, or `None` when it is not: the node
+    /// refuses every transfer it asks for or provides while it is.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn organisation_suspension(&self, id: &OrgId) -> Result<Option<String>, StoreError> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT suspended_reason FROM organisations WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.and_then(|(r,)| r))
     }
 
     /// The organisation holding the API token whose SHA-256 is `token_sha256`, with the SHA-256

@@ -130,7 +130,8 @@ pub async fn idempotency_returns_first_answer_and_refuses_other_requests(store: 
     ));
 }
 
-/// Organisations round-trip, are found by token hash, and ids are unique.
+/// Organisations round-trip, are found by token hash, ids are unique, and a suspension is
+/// set and lifted once each.
 pub async fn organisations_round_trip_and_refuse_duplicates(store: &Store) {
     let org = sample_org("CN", 2);
     let mut tx = store.begin().await.unwrap();
@@ -160,6 +161,31 @@ pub async fn organisations_round_trip_and_refuse_duplicates(store: &Store) {
         tx.insert_organisation(&org, "tok2", "c").await,
         Err(StoreError::Duplicate { .. })
     ));
+    drop(tx);
+
+    // Suspension: set once, not twice; kept across transactions; lifted once.
+    assert_eq!(store.organisation_suspension(&org.id).await.unwrap(), None);
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.set_organisation_suspension(&org.id, Some("licence withdrawn"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.set_organisation_suspension(&org.id, Some("again"))
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.organisation_suspension(&org.id).await.unwrap(),
+        Some("licence withdrawn".to_owned())
+    );
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.set_organisation_suspension(&org.id, None).await.unwrap());
+    assert!(!tx.set_organisation_suspension(&org.id, None).await.unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(store.organisation_suspension(&org.id).await.unwrap(), None);
 }
 
 /// Search filters by sector and text on the server and pages by keyset cursor.

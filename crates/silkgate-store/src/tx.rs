@@ -249,6 +249,27 @@ impl Tx {
         Ok(())
     }
 
+    /// Suspends the organisation with the authority's `reason`, or lifts the suspension
+    /// (`None`). Returns whether anything changed: suspending a suspended organisation (or
+    /// lifting a lifted one) changes nothing, so its event is not written twice.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn set_organisation_suspension(
+        &mut self,
+        id: &OrgId,
+        reason: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE organisations SET suspended_reason = $2 WHERE id = $1 AND (suspended_reason IS NULL) = ($2 IS NOT NULL)",
+        )
+        .bind(id.as_str())
+        .bind(reason)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Adds a dataset version whose payload is in blob `blob_key`.
     ///
     /// # Errors

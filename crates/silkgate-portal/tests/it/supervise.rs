@@ -363,6 +363,36 @@ async fn the_authority_approves_suspends_and_resumes_from_the_portal() {
         .await
         .unwrap_err();
     assert_eq!(status, 409);
+    // Without an agreement too: the organisation's own node refuses what it asks for.
+    let plain = |rid: &str| silkgate_node::api_types::TransferRequest {
+        request_id: rid.into(),
+        provider: cn_id.to_string(),
+        dataset_id: ds.dataset_id.clone(),
+        sha256: ds.sha256.clone(),
+        purpose: "customs statistics".into(),
+        recipient_kind: None,
+    };
+    match kz_client.request_transfer(&plain("p-1")).await {
+        Err(ClientError::Api { status, reason, .. }) => {
+            assert_eq!(status, 409);
+            assert!(reason.contains("suspended"), "{reason}");
+        }
+        other => panic!("a suspended organisation's request went through: {other:?}"),
+    }
+    let kz_events = fed
+        .node("KZ")
+        .running
+        .state
+        .store()
+        .events(0, 10_000)
+        .await
+        .unwrap();
+    let suspended: Vec<_> = kz_events
+        .iter()
+        .filter(|e| e.kind == "organisation.suspended")
+        .collect();
+    assert_eq!(suspended.len(), 1);
+    assert_eq!(suspended[0].detail["reason"], "licence withdrawn");
     let csv = Call::get("/portal/supervision/agreements.csv")
         .signed_in(Some(&kz_reg))
         .send(&kz_router)
@@ -381,6 +411,30 @@ async fn the_authority_approves_suspends_and_resumes_from_the_portal() {
     .await;
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(kz_client.agreement(&id).await.unwrap().status, "active");
+    kz_client.request_transfer(&plain("p-2")).await.unwrap();
+    // A suspended provider: its node refuses the request that reaches it from another state.
+    let cn_suspend = format!("/portal/supervision/organisations/{cn_id}/suspend");
+    let s = post(&cn_suspend, &cn_reg, &[("reason", "under investigation")])
+        .send(&cn_router)
+        .await;
+    assert_eq!(s.status, 303, "{}", s.body);
+    match kz_client.request_transfer(&plain("p-3")).await {
+        Err(ClientError::Api { reason, .. }) => {
+            assert!(
+                reason.contains("provider") && reason.contains("suspended"),
+                "{reason}"
+            );
+        }
+        other => panic!("a suspended provider's data was requested: {other:?}"),
+    }
+    let r = post(
+        &format!("/portal/supervision/organisations/{cn_id}/resume"),
+        &cn_reg,
+        &[("reason", "investigation closed")],
+    )
+    .send(&cn_router)
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
 
     // Every supervision page in every language: no missing key, no English left over.
     let pages = [
