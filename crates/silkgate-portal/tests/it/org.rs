@@ -17,6 +17,12 @@ use tower::ServiceExt as _;
 
 use crate::world::{self, Answer, Browser, Call, World, world};
 
+/// The day `offset_days` from the node's today.
+fn day(offset_days: i64) -> String {
+    silkgate_model::Date::from_unix_seconds(silkgate_store::now_unix() + offset_days * 86_400)
+        .to_string()
+}
+
 /// The organisation pages for the walk of every page in every language.
 pub fn pages() -> Vec<(&'static [PortalRole], String, Vec<String>)> {
     const ADMIN: &[PortalRole] = &[PortalRole::OrgAdmin];
@@ -289,8 +295,18 @@ async fn an_agreement_is_proposed_countered_and_signed_in_the_portal_of_both_nod
             .unwrap()
             .is_empty()
     );
-    // Without the token: 403, nothing stored.
-    let mut fields = form_fields(&form.body, "propose-form", &[("counterparty", &ru_org)]);
+    // Without the token: 403, nothing stored. The validity starts a month after today, so that
+    // once signed the agreement is known but not yet in force, whatever day the test runs.
+    let (starts, ends) = (day(30), day(395));
+    let mut fields = form_fields(
+        &form.body,
+        "propose-form",
+        &[
+            ("counterparty", &ru_org),
+            ("t_validity_not_before", &starts),
+            ("t_validity_not_after", &ends),
+        ],
+    );
     let good = fields.clone();
     fields.retain(|(k, _)| k != "csrf");
     let a = post(&w.router, "/portal/agreements/new", kz_admin, &fields).await;
