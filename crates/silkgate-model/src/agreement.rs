@@ -123,6 +123,24 @@ impl Date {
     pub fn year(&self) -> u16 {
         self.year
     }
+
+    /// Days from 1970-01-01 to this date (the inverse of [`Date::from_unix_seconds`]).
+    pub fn days_since_epoch(&self) -> i64 {
+        // Civil-to-days conversion (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms").
+        let (m, d) = (i64::from(self.month), i64::from(self.day));
+        let y = i64::from(self.year) - i64::from(m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = if m > 2 { m - 3 } else { m + 9 };
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// The date `days` later (earlier when negative), clamped to the years a [`Date`] holds.
+    pub fn add_days(&self, days: i64) -> Self {
+        Self::from_unix_seconds((self.days_since_epoch() + days) * 86_400)
+    }
 }
 
 fn days_in_month(year: u16, month: u8) -> u8 {
@@ -696,6 +714,20 @@ pub enum TemplateError {
 }
 
 impl Template {
+    /// The default terms of an agreement made from this template on `today`: the template's
+    /// terms with the validity period moved to start on `today` and last as long as the
+    /// template's (both days included). A template's dates are an example of the span, not
+    /// dates that age: an agreement proposed with the defaults a year after the template was
+    /// adopted is still valid for the template's span from that day.
+    pub fn default_terms(&self, today: Date) -> Terms {
+        let mut terms = self.terms.clone();
+        let span = terms.validity.not_after.days_since_epoch()
+            - terms.validity.not_before.days_since_epoch();
+        terms.validity.not_before = today;
+        terms.validity.not_after = today.add_days(span);
+        terms
+    }
+
     /// Parses and validates a template from JSON.
     ///
     /// # Errors
@@ -1636,6 +1668,24 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn days_since_epoch_inverts_from_unix_seconds_across_leap_days_and_centuries() {
+        for (text, days) in [
+            ("1970-01-01", 0),
+            ("2000-02-29", 11_016),
+            ("2000-03-01", 11_017),
+            ("2100-03-01", 47_541),
+        ] {
+            let d: Date = text.parse().unwrap();
+            assert_eq!(d.days_since_epoch(), days, "{text}");
+            assert_eq!(Date::from_unix_seconds(days * 86_400), d, "{text}");
+        }
+        let d: Date = "2027-12-31".parse().unwrap();
+        assert_eq!(d.add_days(1).to_string(), "2028-01-01");
+        assert_eq!(d.add_days(-365).to_string(), "2026-12-31");
+        assert_eq!(d.add_days(366 + 59).to_string(), "2029-02-28");
+    }
+
     const TEMPLATES: [(&str, &str); 5] = [
         ("trade", include_str!("../../../templates/trade/v1.json")),
         (
@@ -1662,6 +1712,27 @@ mod tests {
 
     fn date(s: &str) -> Date {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn default_terms_start_on_the_day_and_keep_the_templates_span() {
+        let t = trade();
+        let span = t.terms.validity.not_after.days_since_epoch()
+            - t.terms.validity.not_before.days_since_epoch();
+        for today in ["2026-12-07", "2031-02-28", "2099-06-30"] {
+            let today: Date = today.parse().unwrap();
+            let terms = t.default_terms(today);
+            assert_eq!(terms.validity.not_before, today);
+            assert_eq!(terms.validity.not_after, today.add_days(span));
+            assert!(
+                terms.validity.contains(today),
+                "in force on the day it is made"
+            );
+            assert_eq!(
+                terms.purpose, t.terms.purpose,
+                "the other terms are the template's"
+            );
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@
 pub mod agreement;
 pub mod canonical;
 mod category;
+mod clock;
 mod dataset;
 mod event;
 pub mod format;
@@ -34,6 +35,7 @@ pub use agreement::{
 };
 pub use canonical::{CanonicalError, Document, Signed};
 pub use category::{DataCategory, Sector};
+pub use clock::{Clock, ManualClock};
 pub use dataset::{Column, DatasetFormat, DatasetVersion, Sha256Hex, Visibility};
 pub use event::{Event, NewEvent};
 pub use format::{FormatChecker, FormatError};

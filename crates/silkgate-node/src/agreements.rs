@@ -43,7 +43,7 @@ use silkgate_policy::{
     Texts, YearToDate,
 };
 use silkgate_scan::{Generalisation, Plan, Transform};
-use silkgate_store::{AgreementRecord, IdempotentAnswer, now_unix};
+use silkgate_store::{AgreementRecord, IdempotentAnswer};
 use utoipa::ToSchema;
 
 use crate::api::{ApiJson, Conn, fingerprint};
@@ -108,9 +108,9 @@ impl KeyLookup for TrustKeys {
     }
 }
 
-/// The node's calendar day (UTC), shifted by [`crate::NodeOptions::today_offset_days`].
+/// The node's calendar day (UTC), by its clock ([`crate::NodeOptions::clock`]).
 pub fn today(state: &NodeState) -> Date {
-    Date::from_unix_seconds(now_unix() + state.0.options.today_offset_days * 86_400)
+    state.clock().today()
 }
 
 fn sector_of(sub: SubCommittee) -> Sector {
@@ -676,7 +676,7 @@ async fn send_to_parties(state: &NodeState, to: &AgreementState) -> Result<(), A
         let msg = AgreementMessageV1 {
             agreement_id: doc.id.clone(),
             state: serde_json::to_value(to).map_err(ApiError::internal)?,
-            sent_at: now_unix(),
+            sent_at: state.clock().now_unix(),
         };
         crate::federation::post_signed::<_, Value>(state, &peer, "/federation/v1/agreements", msg)
             .await?;
@@ -684,8 +684,53 @@ async fn send_to_parties(state: &NodeState, to: &AgreementState) -> Result<(), A
     Ok(())
 }
 
+/// The node that made a suspension recorded as made `by` (an authority or operator of a node,
+/// `authority:<node>[/<account>]` / `operator:<node>`, or a party organisation): the one node
+/// that may lift it.
+fn suspending_node(state: &NodeState, by: &str) -> Option<String> {
+    if let Some(rest) = by
+        .strip_prefix("authority:")
+        .or_else(|| by.strip_prefix("operator:"))
+    {
+        return rest.split('/').next().map(str::to_owned);
+    }
+    let org: OrgId = by.parse().ok()?;
+    state
+        .trust_list()
+        .document
+        .node_for_state(org.state())
+        .map(|n| n.node_id.clone())
+}
+
+/// Queues, in `tx` (which also records `event`, the change's first event), the new state for
+/// the node of each party that is not this node: it is owed until that node acknowledges it.
+/// Wake the outbox once `tx` is committed.
+async fn owe_to_parties(
+    state: &NodeState,
+    tx: &mut silkgate_store::Tx,
+    to: &AgreementState,
+    event: &silkgate_model::Event,
+) -> Result<(), ApiError> {
+    let doc = to.document();
+    let me = state.identity().config.state;
+    let mut targets: Vec<StateCode> = vec![doc.provider.state(), doc.consumer.state()];
+    targets.dedup();
+    for target in targets.into_iter().filter(|s| *s != me) {
+        let msg = AgreementMessageV1 {
+            agreement_id: doc.id.clone(),
+            state: serde_json::to_value(to).map_err(ApiError::internal)?,
+            sent_at: tx.now_unix(),
+        };
+        // One message per change: the change's event names it on this node.
+        let id = format!("am-{}-{}-{target}", state.node_id(), event.seq);
+        crate::outbox::queue(tx, &id, target, &crate::outbox::Owed::Agreement(msg)).await?;
+    }
+    Ok(())
+}
+
 /// Commits a change made on this node: compare-and-set on `from`, its events, the answer to
-/// the request id; answers with the view (a retry answers with the view first given).
+/// the request id; answers with the view (a retry answers with the view first given). With
+/// `owe`, the new state is queued for the other party's node in the same transaction.
 #[allow(clippy::too_many_arguments)]
 async fn commit_local_view(
     state: &NodeState,
@@ -696,6 +741,7 @@ async fn commit_local_view(
     to: &AgreementState,
     by: &str,
     status: StatusCode,
+    owe: bool,
 ) -> Result<AgreementView, ApiError> {
     let kinds = events_for(from.map(|r| &r.state), to).map_err(|reason| ApiError::Conflict {
         field: "status".into(),
@@ -716,13 +762,19 @@ async fn commit_local_view(
             }
         }
     }
+    let mut first = None;
     for kind in kinds {
-        tx.append_event(&NewEvent::new(
-            kind,
-            &to.document().id,
-            event_detail(to, kind, by),
-        ))
-        .await?;
+        let event = tx
+            .append_event(&NewEvent::new(
+                kind,
+                &to.document().id,
+                event_detail(to, kind, by),
+            ))
+            .await?;
+        first.get_or_insert(event);
+    }
+    if owe && let Some(event) = &first {
+        owe_to_parties(state, &mut tx, to, event).await?;
     }
     let view = AgreementView::from(to);
     let body = serde_json::to_value(&view).map_err(ApiError::internal)?;
@@ -868,7 +920,7 @@ pub async fn propose_as(
         })?;
     let terms = match &req.terms {
         Some(v) => parse_terms(v)?,
-        None => template.terms.clone(),
+        None => template.default_terms(today(state)),
     };
     let scope = org.id.to_string();
     let terms_json = serde_json::to_string(&terms).map_err(ApiError::internal)?;
@@ -911,6 +963,7 @@ pub async fn propose_as(
         &new,
         org.id.as_str(),
         StatusCode::CREATED,
+        false,
     )
     .await
 }
@@ -992,6 +1045,7 @@ pub async fn counter_as(
         &new,
         org.id.as_str(),
         StatusCode::OK,
+        false,
     )
     .await
 }
@@ -1066,6 +1120,7 @@ pub async fn accept_as(
         &new,
         org.id.as_str(),
         StatusCode::OK,
+        false,
     )
     .await
 }
@@ -1297,6 +1352,7 @@ pub async fn approve_agreement(
         &new,
         &by,
         StatusCode::OK,
+        false,
     )
     .await
 }
@@ -1385,6 +1441,12 @@ pub async fn change_agreement_status(
             }
         }
         (AgreementState::Suspended { agreement }, AgreementAction::Resume) => {
+            let by = &agreement.suspension().by;
+            if suspending_node(state, by).as_deref() != Some(state.node_id()) {
+                return Err(ApiError::Forbidden(format!(
+                    "the suspension was made by {by}; only the authority of its node lifts it"
+                )));
+            }
             AgreementState::Active {
                 agreement: agreement.resume(today(state)).map_err(agreement_error)?,
             }
@@ -1411,10 +1473,13 @@ pub async fn change_agreement_status(
         &new,
         &by,
         StatusCode::OK,
+        true,
     )
     .await?;
-    if let Err(e) = send_to_parties(state, &new).await {
-        tracing::warn!(agreement = %id, error = %e, "the other party's node has not taken the change yet");
+    // Sent at once, so the change holds on both nodes when the answer comes; a node that
+    // cannot be reached now gets it from the outbox when it is back.
+    if let Err(e) = crate::outbox::send_due(state).await {
+        tracing::warn!(agreement = %id, error = %e, "the outbox could not be read");
     }
     Ok(view)
 }
@@ -1594,13 +1659,13 @@ pub async fn request_transfer_as(
 pub async fn receive(
     State(state): State<NodeState>,
     conn: Conn,
-    ApiJson(msg): ApiJson<Signed<AgreementMessageV1>>,
+    ApiJson(msg): ApiJson<Signed<crate::wire::EnvelopeV1<AgreementMessageV1>>>,
 ) -> Result<Json<Value>, ApiError> {
-    let node = crate::federation::verify_peer_message(&state, conn.0.as_ref(), &msg)?;
-    let new: AgreementState = serde_json::from_value(msg.document.state.clone())
+    let node = crate::federation::verify_peer_message(&state, conn.0.as_ref(), &msg).await?;
+    let new: AgreementState = serde_json::from_value(msg.document.body.state.clone())
         .map_err(|e| ApiError::bad("state", e))?;
     let doc = new.document();
-    if doc.id != msg.document.agreement_id {
+    if doc.id != msg.document.body.agreement_id {
         return Err(ApiError::bad(
             "agreement_id",
             "does not match the state's document",
@@ -1652,6 +1717,23 @@ pub async fn receive(
                         .join(", ")
                 ),
             });
+        }
+    }
+    // A suspension is lifted only by the node whose authority (or party) suspended it: the
+    // other party's node cannot lift a suspension this state's authority imposed.
+    if let (
+        Some(AgreementRecord {
+            state: AgreementState::Suspended { agreement },
+            ..
+        }),
+        AgreementState::Active { .. },
+    ) = (&stored, &new)
+    {
+        let by = &agreement.suspension().by;
+        if suspending_node(&state, by).as_deref() != Some(node.node_id.as_str()) {
+            return Err(ApiError::Forbidden(format!(
+                "field 'state': the suspension was made by {by}; only its node lifts it"
+            )));
         }
     }
     let kinds = events_for(stored.as_ref().map(|r| &r.state), &new).map_err(|reason| {
@@ -1734,6 +1816,7 @@ fn breach_decision(
     report: &ContentReport,
     facts: Option<Facts>,
     breach: &TermBreach,
+    now: i64,
 ) -> TransferDecision {
     let term = breach.term.as_str();
     TransferDecision {
@@ -1762,7 +1845,7 @@ fn breach_decision(
         deidentify: None,
         marking: None,
         met: Vec::new(),
-        decided_at: now_unix().max(report.reviewed_at),
+        decided_at: now.max(report.reviewed_at),
         agreement: None,
     }
 }
@@ -1819,7 +1902,7 @@ pub async fn decide_under(
     let plan = plan_of(&doc.terms, report);
     let (used, _) = state
         .store()
-        .agreement_usage(&doc.id, pipeline::calendar_year(now_unix()))
+        .agreement_usage(&doc.id, state.clock().year())
         .await?;
     let dropped: BTreeSet<&str> = plan
         .iter()
@@ -1870,13 +1953,19 @@ pub async fn decide_under(
         Ok(())
     };
     if let Err(breach) = checked {
-        let mut d = breach_decision(report, facts, &breach);
+        let mut d = breach_decision(report, facts, &breach, state.clock().now_unix());
         usage.breach = Some(breach);
         d.agreement = Some(usage);
         return Ok(d);
     }
-    let mut decision = pipeline::decide(state.policy(), report, facts, &state.0.options.deidentify)
-        .map_err(|e| ApiError::bad("facts", e))?;
+    let mut decision = pipeline::decide(
+        state.policy(),
+        report,
+        facts,
+        &state.0.options.deidentify,
+        state.clock().now_unix(),
+    )
+    .map_err(|e| ApiError::bad("facts", e))?;
     if !decision.is_deny()
         && let Some(plan) = plan
     {
@@ -1979,20 +2068,16 @@ async fn expire(
     let mut tx = state.store().begin().await?;
     if tx.update_agreement(rec, &new).await? {
         let by = format!("node:{}", state.node_id());
-        tx.append_event(&NewEvent::new(
-            "agreement.expired",
-            &rec.id,
-            event_detail(&new, "agreement.expired", &by),
-        ))
-        .await?;
+        let event = tx
+            .append_event(&NewEvent::new(
+                "agreement.expired",
+                &rec.id,
+                event_detail(&new, "agreement.expired", &by),
+            ))
+            .await?;
+        owe_to_parties(state, &mut tx, &new, &event).await?;
         tx.commit().await?;
-        let state2 = state.clone();
-        let sent = new.clone();
-        tokio::spawn(async move {
-            if let Err(e) = send_to_parties(&state2, &sent).await {
-                tracing::warn!(error = %e, "could not tell the other party's node of an expiry");
-            }
-        });
+        state.wake_outbox();
     } else {
         drop(tx);
     }
@@ -2017,7 +2102,7 @@ pub const RETENTION_DELETED: &str = "retention-deleted";
 /// # Errors
 /// Storage errors.
 pub async fn sweep_retention(state: &NodeState) -> Result<Vec<String>, ApiError> {
-    let now = now_unix() + state.0.options.today_offset_days * 86_400;
+    let now = state.clock().now_unix();
     let records = state
         .store()
         .transfers_in_status(
@@ -2058,7 +2143,7 @@ pub async fn sweep_retention(state: &NodeState) -> Result<Vec<String>, ApiError>
                 transfer_id: r.transfer.id.clone(),
                 agreement_id: agreement_id.clone(),
                 duty: RETENTION_DELETED.into(),
-                at: now_unix(),
+                at: state.clock().now_unix(),
             };
             tx.append_event(&NewEvent::new(
                 "transfer.retention-deleted",
@@ -2181,6 +2266,7 @@ pub fn onward_decision(
     report: &ContentReport,
     facts: Option<Facts>,
     found: &OnwardBreach,
+    now: i64,
 ) -> TransferDecision {
     let breach = TermBreach {
         term: silkgate_model::agreement::Term::OnwardTransfer,
@@ -2189,7 +2275,7 @@ pub fn onward_decision(
             found.delivery.transfer.consumer, found.agreement_id, found.reason, found.to
         ),
     };
-    let mut d = breach_decision(report, facts, &breach);
+    let mut d = breach_decision(report, facts, &breach, now);
     d.agreement = Some(AgreementUse {
         id: found.agreement_id.clone(),
         revision: 0,
@@ -2221,12 +2307,11 @@ pub async fn queue_usage_report(
     provider_state: StateCode,
     report: &UsageReportV1,
 ) -> Result<(), ApiError> {
-    let body = serde_json::to_value(report).map_err(ApiError::internal)?;
-    tx.queue_outbox(
+    crate::outbox::queue(
+        tx,
         &report.report_id,
-        provider_state.as_str(),
-        crate::outbox::USAGE_PATH,
-        &body,
+        provider_state,
+        &crate::outbox::Owed::Usage(report.clone()),
     )
     .await?;
     Ok(())
@@ -2249,7 +2334,7 @@ pub async fn queue_onward_refusal(
         transfer_id: delivery.id.clone(),
         agreement_id: found.agreement_id.clone(),
         duty: ONWARD_REFUSED.into(),
-        at: now_unix(),
+        at: tx.now_unix(),
     };
     queue_usage_report(tx, delivery.provider_state(), &report).await
 }
@@ -2262,10 +2347,10 @@ const USAGE_SCOPE: &str = "federation.usage-report";
 pub async fn receive_usage(
     State(state): State<NodeState>,
     conn: Conn,
-    ApiJson(msg): ApiJson<Signed<UsageReportV1>>,
+    ApiJson(msg): ApiJson<Signed<crate::wire::EnvelopeV1<UsageReportV1>>>,
 ) -> Result<Json<Value>, ApiError> {
-    let node = crate::federation::verify_peer_message(&state, conn.0.as_ref(), &msg)?;
-    let r = &msg.document;
+    let node = crate::federation::verify_peer_message(&state, conn.0.as_ref(), &msg).await?;
+    let r = &msg.document.body;
     let kind = match r.duty.as_str() {
         RETENTION_DELETED => "transfer.retention-deleted",
         ONWARD_REFUSED => "transfer.onward-refused",

@@ -17,7 +17,7 @@ use silkgate_model::{
     Column, DatasetFormat, DatasetVersion, FormatChecker, NewEvent, OrgId, Organisation, Sector,
     StateCode, Transfer, TransferStatus, Visibility,
 };
-use silkgate_store::{IdempotentAnswer, TransferRecord, TransferRole, now_unix};
+use silkgate_store::{IdempotentAnswer, TransferRecord, TransferRole};
 use utoipa::IntoParams;
 
 use crate::api_types::*;
@@ -226,7 +226,7 @@ pub async fn register_organisation(
         sector,
         contact: req.contact,
         hpke_public_key: req.hpke_public_key,
-        registered_at: now_unix(),
+        registered_at: state.clock().now_unix(),
     };
     let cert = state
         .identity()
@@ -444,7 +444,7 @@ where
         schema,
         visibility: meta.visibility.clone(),
         size: staged.size,
-        published_at: now_unix(),
+        published_at: state.clock().now_unix(),
     };
     let key = format!("datasets/{}/{}", dataset.dataset_id, dataset.sha256);
     let result: Result<DatasetView, ApiError> = async {
@@ -654,7 +654,7 @@ pub(crate) async fn submit_transfer(
         consumer_hpke_key: org.hpke_public_key.clone(),
         status: TransferStatus::AwaitingDecision,
         reason: None,
-        requested_at: now_unix(),
+        requested_at: state.clock().now_unix(),
     };
     let wire = TransferRequestV1 {
         transfer_id: transfer.id.clone(),
@@ -700,7 +700,7 @@ pub(crate) async fn submit_transfer(
         manifest: None,
         receipt: None,
         cipher_blob: None,
-        updated_at: now_unix(),
+        updated_at: state.clock().now_unix(),
     };
     let body = serde_json::to_value(TransferView::from(&record)).map_err(ApiError::internal)?;
     tx.remember(
@@ -890,6 +890,7 @@ pub async fn decide_as(
             &review,
             Some(facts),
             &state.0.options.deidentify,
+            state.clock().now_unix(),
         )
         .map_err(|e| ApiError::bad("grounds", e))?;
         crate::agreements::carry_over(&decision, &mut again);
@@ -973,6 +974,23 @@ pub async fn decide_as(
         &IdempotentAnswer { status: 200, body },
     )
     .await?;
+    // A denial is owed to the consumer's node, queued with the change: lost, the consumer
+    // would wait for a delivery that never comes.
+    if let Some(reason) = &deny_reason {
+        let notice = TransferDeniedV1 {
+            transfer_id: id.clone(),
+            reason: reason.clone(),
+            decided_at: tx.now_unix(),
+            decision: Some(decision_json),
+        };
+        crate::outbox::queue(
+            &mut tx,
+            &format!("td-{id}"),
+            record.transfer.consumer_state(),
+            &crate::outbox::Owed::Denied(notice),
+        )
+        .await?;
+    }
     tx.commit().await?;
     let pair = format!(
         "{}->{}",
@@ -981,27 +999,13 @@ pub async fn decide_as(
     );
     match deny_reason {
         None => state.wake_worker(),
-        Some(reason) => {
+        Some(_) => {
             state.metrics().add(
                 "silkgate_transfers_total",
                 &[("pair", &pair), ("outcome", "denied")],
                 1,
             );
-            let state = state.clone();
-            let consumer_state = record.transfer.consumer_state();
-            tokio::spawn(async move {
-                crate::federation::send_denied(
-                    &state,
-                    consumer_state,
-                    TransferDeniedV1 {
-                        transfer_id: id,
-                        reason,
-                        decided_at: now_unix(),
-                        decision: Some(decision_json),
-                    },
-                )
-                .await;
-            });
+            state.wake_outbox();
         }
     }
     Ok(view)

@@ -16,7 +16,7 @@ use silkgate_model::{
     TransferStatus, TrustedNode,
 };
 use silkgate_policy::{Grounds, RecipientKind};
-use silkgate_store::{CatalogueFilter, TransferRole, now_unix};
+use silkgate_store::{CatalogueFilter, TransferRole};
 
 use crate::api::{ApiJson, Conn};
 use crate::api_types::{CataloguePage, DatasetView};
@@ -25,16 +25,52 @@ use crate::node::{NodeState, parse_verifying_key};
 use crate::pipeline;
 use crate::tls::chain_issued_by;
 use crate::wire::{
-    DatasetEntryV1, SearchRequestV1, SearchResponseV1, TransferAcceptedV1, TransferDeniedV1,
-    TransferRequestV1,
+    DatasetEntryV1, EnvelopeV1, SearchRequestV1, SearchResponseV1, TransferAcceptedV1,
+    TransferDeniedV1, TransferRequestV1,
 };
 
-/// Checks who sent a signed federation message: a node on the trust list, over a TLS
-/// connection whose client certificate its own CA issued, with a valid signature.
+/// Checks a signed federation message: who sent it (as [`verify_peer_document`]), that it is
+/// addressed to this node and still fresh ([`EnvelopeV1::check`]), and that its id was not
+/// accepted before (recorded here until it expires), so a captured message cannot be
+/// replayed or sent on to another node.
+///
+/// # Errors
+/// [`ApiError::Forbidden`] naming what failed; [`ApiError::Conflict`] on `message_id` for a
+/// replay.
+pub async fn verify_peer_message<T: Document>(
+    state: &NodeState,
+    conn: Option<&crate::node::ConnInfo>,
+    msg: &Signed<EnvelopeV1<T>>,
+) -> Result<TrustedNode, ApiError> {
+    let node = verify_peer_document(state, conn, msg)?;
+    let envelope = &msg.document;
+    envelope
+        .check(&msg.signer, state.node_id(), state.clock().now_unix())
+        .map_err(|e| ApiError::Forbidden(e.to_string()))?;
+    if !state
+        .store()
+        .accept_message_id(&envelope.message_id, &envelope.sender, envelope.expires_at)
+        .await?
+    {
+        return Err(ApiError::Conflict {
+            field: "message_id".into(),
+            reason: format!(
+                "message {} was already accepted; a replay is refused",
+                envelope.message_id
+            ),
+        });
+    }
+    Ok(node)
+}
+
+/// Checks who signed a federation document (a message or a delivery manifest): a node on the
+/// trust list, over a TLS connection whose client certificate was issued by that node's own
+/// CA *to the node itself* (its certificate names the node id; an organisation's certificate
+/// from the same CA does not pass), with a valid signature.
 ///
 /// # Errors
 /// [`ApiError::Forbidden`] naming what failed.
-pub fn verify_peer_message<T: Document>(
+pub fn verify_peer_document<T: Document>(
     state: &NodeState,
     conn: Option<&crate::node::ConnInfo>,
     msg: &Signed<T>,
@@ -52,6 +88,12 @@ pub fn verify_peer_message<T: Document>(
             node.node_id
         )));
     }
+    if !crate::tls::names_node(&node, certs) {
+        return Err(ApiError::Forbidden(format!(
+            "the TLS client certificate is not the certificate of node '{}'",
+            node.node_id
+        )));
+    }
     let key = parse_verifying_key(&node.signing_key)
         .ok_or_else(|| ApiError::internal("malformed key on the trust list"))?;
     msg.verify(&key)
@@ -63,10 +105,10 @@ pub fn verify_peer_message<T: Document>(
 pub async fn search(
     State(state): State<NodeState>,
     conn: Conn,
-    ApiJson(msg): ApiJson<Signed<SearchRequestV1>>,
+    ApiJson(msg): ApiJson<Signed<EnvelopeV1<SearchRequestV1>>>,
 ) -> Result<Json<SearchResponseV1>, ApiError> {
-    let node = verify_peer_message(&state, conn.0.as_ref(), &msg)?;
-    let req = &msg.document;
+    let node = verify_peer_message(&state, conn.0.as_ref(), &msg).await?;
+    let req = &msg.document.body;
     if req.requester_state != node.state.as_str() {
         return Err(ApiError::Forbidden(
             "field 'requester_state': not the signer's state".into(),
@@ -136,10 +178,10 @@ pub(crate) async fn local_search(
 pub async fn receive_transfer(
     State(state): State<NodeState>,
     conn: Conn,
-    ApiJson(msg): ApiJson<Signed<TransferRequestV1>>,
+    ApiJson(msg): ApiJson<Signed<EnvelopeV1<TransferRequestV1>>>,
 ) -> Result<Json<TransferAcceptedV1>, ApiError> {
-    let node = verify_peer_message(&state, conn.0.as_ref(), &msg)?;
-    let req = &msg.document;
+    let node = verify_peer_message(&state, conn.0.as_ref(), &msg).await?;
+    let req = &msg.document.body;
     let received = pipeline::receive_request(&state, req).await?;
     if received.transfer.consumer_state() != node.state {
         return Err(ApiError::Forbidden(
@@ -183,9 +225,10 @@ pub async fn receive_transfer(
             })?
         }
     };
-    let report = pipeline::review_content(state.store().blobs(), &received)
-        .await
-        .map_err(ApiError::internal)?;
+    let report =
+        pipeline::review_content(state.store().blobs(), &received, state.clock().now_unix())
+            .await
+            .map_err(ApiError::internal)?;
     let mut decision = match &req.agreement_id {
         Some(agreement_id) => {
             let onward_to = req
@@ -223,7 +266,12 @@ pub async fn receive_transfer(
         crate::agreements::onward_breach(&state, &received.transfer).await?
     };
     if let Some(found) = &onward {
-        decision = crate::agreements::onward_decision(&report, decision.facts.clone(), found);
+        decision = crate::agreements::onward_decision(
+            &report,
+            decision.facts.clone(),
+            found,
+            state.clock().now_unix(),
+        );
     }
     let mut t = received.transfer.clone();
     // Under an active agreement whose terms the request keeps, with no obligation of the rule
@@ -476,7 +524,7 @@ fn check_delivery(
 ) -> Result<Checked, ApiError> {
     let manifest: Signed<DeliveryManifest> = serde_json::from_slice(trailer)
         .map_err(|e| bad_delivery("manifest", format!("not a signed manifest: {e}")))?;
-    let node = verify_peer_message(state, conn.0.as_ref(), &manifest)?;
+    let node = verify_peer_document(state, conn.0.as_ref(), &manifest)?;
     let m = &manifest.document;
     if m.transfer_id != id {
         return Err(bad_delivery(
@@ -574,7 +622,7 @@ async fn commit_delivery(
             manifest_sha256: pipeline::manifest_sha256(manifest).map_err(ApiError::internal)?,
             ciphertext_sha256: staged.sha256.clone(),
             consumer_node: state.node_id().to_owned(),
-            received_at: now_unix(),
+            received_at: state.clock().now_unix(),
         },
         state.node_id(),
         &state.identity().signing_key,
@@ -622,10 +670,10 @@ pub async fn receive_denied(
     State(state): State<NodeState>,
     conn: Conn,
     Path(id): Path<String>,
-    ApiJson(msg): ApiJson<Signed<TransferDeniedV1>>,
+    ApiJson(msg): ApiJson<Signed<EnvelopeV1<TransferDeniedV1>>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let node = verify_peer_message(&state, conn.0.as_ref(), &msg)?;
-    if msg.document.transfer_id != id {
+    let node = verify_peer_message(&state, conn.0.as_ref(), &msg).await?;
+    if msg.document.body.transfer_id != id {
         return Err(ApiError::bad("transfer_id", "does not match the URL"));
     }
     let record = state
@@ -645,12 +693,12 @@ pub async fn receive_denied(
             TransferRole::Consumer,
             record.transfer.status,
             TransferStatus::Denied,
-            Some(&msg.document.reason),
+            Some(&msg.document.body.reason),
         )
         .await?
         && !record.transfer.status.is_final()
     {
-        if let Some(decision) = &msg.document.decision {
+        if let Some(decision) = &msg.document.body.decision {
             tx.set_transfer_report(
                 &id,
                 TransferRole::Consumer,
@@ -678,21 +726,56 @@ fn peer_fail(peer: &TrustedNode, reason: impl ToString) -> ApiError {
     }
 }
 
-/// Signs `doc` with this node's key and posts it to `peer` at `path`, passing on the peer's
-/// client error (with its field) or unreachability.
+/// `body` in a fresh envelope addressed to `peer`, signed with this node's key: a new
+/// message id, issued now by the node's clock, valid for [`crate::wire::MESSAGE_TTL_SECS`].
+///
+/// # Errors
+/// [`ApiError::Internal`] if the body cannot be signed.
+pub fn seal_for<T: Document>(
+    state: &NodeState,
+    peer: &TrustedNode,
+    body: T,
+) -> Result<Signed<EnvelopeV1<T>>, ApiError> {
+    let now = state.clock().now_unix();
+    let envelope = EnvelopeV1 {
+        message_id: format!("msg-{}", hex::encode(rand::random::<[u8; 16]>())),
+        sender: state.node_id().to_owned(),
+        recipient: peer.node_id.clone(),
+        issued_at: now,
+        expires_at: now + crate::wire::MESSAGE_TTL_SECS,
+        body,
+    };
+    Signed::sign(envelope, state.node_id(), &state.identity().signing_key)
+        .map_err(ApiError::internal)
+}
+
+/// Signs `doc` in a fresh envelope for `peer` ([`seal_for`]) and posts it at `path`, passing
+/// on the peer's client error (with its field) or unreachability.
 pub(crate) async fn post_signed<T: Document, R: serde::de::DeserializeOwned>(
     state: &NodeState,
     peer: &TrustedNode,
     path: &str,
     doc: T,
 ) -> Result<R, ApiError> {
-    let signed = Signed::sign(doc, state.node_id(), &state.identity().signing_key)
-        .map_err(ApiError::internal)?;
+    post_sealed(state, peer, path, &seal_for(state, peer, doc)?).await
+}
+
+/// Posts an already signed message to `peer` at `path` as it is, over this node's mutual-TLS
+/// client: what [`post_signed`] sends, and what a test uses to send a captured message again.
+///
+/// # Errors
+/// As [`post_signed`].
+pub async fn post_sealed<T: Document, R: serde::de::DeserializeOwned>(
+    state: &NodeState,
+    peer: &TrustedNode,
+    path: &str,
+    signed: &Signed<EnvelopeV1<T>>,
+) -> Result<R, ApiError> {
     let url = format!("{}{path}", peer.url.trim_end_matches('/'));
     let resp = state
         .peers()
         .post(&url)
-        .json(&signed)
+        .json(signed)
         .timeout(Duration::from_secs(60))
         .send()
         .await;
@@ -722,6 +805,7 @@ pub(crate) async fn post_signed<T: Document, R: serde::de::DeserializeOwned>(
             .to_owned();
         return Err(match status.as_u16() {
             404 => ApiError::NotFound(format!("on the node of {}: {reason}", peer.state)),
+            403 => ApiError::Forbidden(format!("node of {} refused: {reason}", peer.state)),
             400 | 409 | 422 => ApiError::Conflict {
                 field: body
                     .pointer("/error/field")
@@ -763,23 +847,6 @@ pub async fn send_transfer_request(
             )
         })?;
     post_signed(state, &peer, "/federation/v1/transfers", req).await
-}
-
-/// Tells the consumer's node that a transfer was denied. Best effort: the consumer also sees
-/// the status by asking.
-pub async fn send_denied(state: &NodeState, consumer_state: StateCode, notice: TransferDeniedV1) {
-    let Some(peer) = state
-        .trust_list()
-        .document
-        .node_for_state(consumer_state)
-        .cloned()
-    else {
-        return;
-    };
-    let path = format!("/federation/v1/transfers/{}/denied", notice.transfer_id);
-    if let Err(e) = post_signed::<_, serde_json::Value>(state, &peer, &path, notice).await {
-        tracing::warn!(error = %e, "could not notify the consumer's node of a denial");
-    }
 }
 
 /// A federated catalogue search: filters and pages on every node's server, merges by
@@ -835,7 +902,7 @@ pub async fn federated_search(
                     text,
                     after,
                     limit,
-                    sent_at: now_unix(),
+                    sent_at: state.clock().now_unix(),
                 };
                 post_signed::<_, SearchResponseV1>(
                     state,

@@ -303,7 +303,7 @@ pub fn init_node(opts: &InitOptions) -> Result<NodeIdentity, IdentityError> {
         let committee = parse_signing_key_hex(&committee_hex, &dir.join(files::COMMITTEE_KEY))?;
         let list = TrustList {
             version: 1,
-            issued_at: silkgate_store::now_unix(),
+            issued_at: silkgate_model::Clock::system().now_unix(),
             nodes: vec![identity.trusted_node()],
         };
         write_trust_list(dir, &sign_trust_list(list, &committee)?)?;

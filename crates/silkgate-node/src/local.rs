@@ -154,7 +154,7 @@ impl LocalFederation {
         let list = identity::sign_trust_list(
             TrustList {
                 version: version + 1,
-                issued_at: silkgate_store::now_unix(),
+                issued_at: options.clock.now_unix(),
                 nodes: entries,
             },
             &committee,

@@ -61,9 +61,11 @@ pub struct NodeOptions {
     /// When the content review finds one, the decision gets the `node.deidentify` obligation
     /// and the column is transformed before encryption.
     pub deidentify: BTreeMap<silkgate_scan::Entity, silkgate_scan::Transform>,
-    /// Shifts the node's calendar day (agreement validity, approvals, expiry) by this many
-    /// days, so tests and demos can show an agreement expiring; 0 in production.
-    pub today_offset_days: i64,
+    /// The node's clock: every time it records and every day it decides on (agreement
+    /// validity, approvals, expiry, retention, year-to-date counters) comes from it. The
+    /// system clock by default; tests and demos hand a [`silkgate_model::ManualClock`]'s and
+    /// move it instead of sleeping.
+    pub clock: silkgate_model::Clock,
     /// More routes served beside the API, built from the node's state (the web portal
     /// mounts itself here, since it depends on this crate and not the other way round).
     pub mount: Option<Mount>,
@@ -196,7 +198,9 @@ impl NodeState {
         let list: Signed<TrustList> = serde_json::from_str(&text)
             .map_err(|e| NodeError::TrustList(format!("{}: {e}", list_path.display())))?;
         verify_trust_list(&list, &committee_key)?;
-        let store = Store::open_sqlite(&identity.data_dir()).await?;
+        let store = Store::open_sqlite(&identity.data_dir())
+            .await?
+            .with_clock(options.clock.clone());
         let tls_server = tls::server_config(
             &list.document,
             &identity.tls_cert_pem,
@@ -325,7 +329,12 @@ impl NodeState {
         &self.0.log
     }
 
-    /// The node id.
+    /// The node's clock, the one source of its times and days.
+    pub fn clock(&self) -> &silkgate_model::Clock {
+        &self.0.options.clock
+    }
+
+    /// This node's id on the trust list.
     pub fn node_id(&self) -> &str {
         &self.0.identity.config.node_id
     }
@@ -392,7 +401,7 @@ impl NodeState {
     }
 
     /// Wakes the outbox task (see [`crate::outbox`]) after a message was queued.
-    pub(crate) fn wake_outbox(&self) {
+    pub fn wake_outbox(&self) {
         self.0.outbox_wake.notify_one();
     }
 }

@@ -1,4 +1,6 @@
-//! Messages this node owes peer nodes (today: usage reports to the provider's node), sent
+//! Messages this node owes peer nodes ([`Owed`]: a provider's denial to the consumer's
+//! node, an agreement's change of state it made or saw first (suspension, resumption,
+//! termination, expiry) to the other party's node, usage reports to the provider's node), sent
 //! from the store's outbox and retried with backoff until the peer acknowledges them.
 //!
 //! A message is queued in the transaction of the change it reports
@@ -12,11 +14,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 use silkgate_model::StateCode;
-use silkgate_store::OutboxMessage;
+use silkgate_store::{OutboxMessage, Tx};
 
 use crate::error::ApiError;
 use crate::node::NodeState;
-use crate::wire::UsageReportV1;
+use crate::wire::{AgreementMessageV1, TransferDeniedV1, UsageReportV1};
 
 /// Delay before the first retry of a message the peer did not acknowledge.
 pub const FIRST_RETRY: Duration = Duration::from_secs(1);
@@ -30,18 +32,91 @@ const POLL: Duration = Duration::from_secs(5);
 /// Federation path of usage reports.
 pub const USAGE_PATH: &str = "/federation/v1/usage";
 
+/// Federation path of agreement states.
+pub const AGREEMENTS_PATH: &str = "/federation/v1/agreements";
+
+/// The federation path of a denial of transfer `transfer_id`.
+pub fn denied_path(transfer_id: &str) -> String {
+    format!("/federation/v1/transfers/{transfer_id}/denied")
+}
+
+/// Every kind of message a node owes a peer node: queued with the change it reports
+/// ([`queue`]), sent until acknowledged, recorded once by the receiver (a usage report by its
+/// id, an agreement state by being the state it already holds, a denial by the transfer's
+/// status moving only once).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Owed {
+    /// A usage duty carried out under an agreement, to the provider's node.
+    Usage(UsageReportV1),
+    /// An agreement's new state, to the other party's node.
+    Agreement(AgreementMessageV1),
+    /// A provider's denial of a transfer, to the consumer's node.
+    Denied(TransferDeniedV1),
+}
+
+impl Owed {
+    /// The federation path it is posted to.
+    pub fn path(&self) -> String {
+        match self {
+            Self::Usage(_) => USAGE_PATH.to_owned(),
+            Self::Agreement(_) => AGREEMENTS_PATH.to_owned(),
+            Self::Denied(d) => denied_path(&d.transfer_id),
+        }
+    }
+
+    fn body(&self) -> Result<Value, ApiError> {
+        match self {
+            Self::Usage(m) => serde_json::to_value(m),
+            Self::Agreement(m) => serde_json::to_value(m),
+            Self::Denied(m) => serde_json::to_value(m),
+        }
+        .map_err(ApiError::internal)
+    }
+
+    /// The message as the outbox stored it.
+    ///
+    /// # Errors
+    /// [`ApiError::Internal`] for a path or body this node cannot have written.
+    pub fn from_stored(message: &OutboxMessage) -> Result<Self, ApiError> {
+        let body = message.body.clone();
+        let parsed = match message.path.as_str() {
+            USAGE_PATH => serde_json::from_value(body).map(Self::Usage),
+            AGREEMENTS_PATH => serde_json::from_value(body).map(Self::Agreement),
+            p if p.starts_with("/federation/v1/transfers/") && p.ends_with("/denied") => {
+                serde_json::from_value(body).map(Self::Denied)
+            }
+            other => {
+                return Err(ApiError::internal(format!(
+                    "outbox path {other} is not known"
+                )));
+            }
+        };
+        parsed.map_err(ApiError::internal)
+    }
+}
+
+/// Queues `message` for `peer_state`'s node in `tx`, under `id` (the same id queued twice is
+/// owed once). Wake the outbox ([`NodeState::wake_outbox`]) once `tx` is committed.
+///
+/// # Errors
+/// Storage errors.
+pub async fn queue(
+    tx: &mut Tx,
+    id: &str,
+    peer_state: StateCode,
+    message: &Owed,
+) -> Result<bool, ApiError> {
+    Ok(tx
+        .queue_outbox(id, peer_state.as_str(), &message.path(), &message.body()?)
+        .await?)
+}
+
 /// Delay before the next attempt after `failed` failed attempts (counting the one that just
 /// failed): 1 s, 2 s, 4 s, ... up to [`MAX_RETRY`].
 pub fn retry_delay(failed: u32) -> Duration {
     let factor = 1u32 << failed.saturating_sub(1).min(16);
     FIRST_RETRY.saturating_mul(factor).min(MAX_RETRY)
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Sends one message to its peer's node, signed with this node's key.
@@ -60,17 +135,16 @@ pub async fn send_message(state: &NodeState, message: &OutboxMessage) -> Result<
             peer: message.peer_state.clone(),
             reason: "no node of this state on the trust list".into(),
         })?;
-    match message.path.as_str() {
-        USAGE_PATH => {
-            let report: UsageReportV1 =
-                serde_json::from_value(message.body.clone()).map_err(ApiError::internal)?;
-            crate::federation::post_signed::<_, Value>(state, &peer, USAGE_PATH, report).await?;
-            Ok(())
+    let owed = Owed::from_stored(message)?;
+    let path = owed.path();
+    match owed {
+        Owed::Usage(m) => crate::federation::post_signed::<_, Value>(state, &peer, &path, m).await,
+        Owed::Agreement(m) => {
+            crate::federation::post_signed::<_, Value>(state, &peer, &path, m).await
         }
-        other => Err(ApiError::internal(format!(
-            "outbox path {other} is not known"
-        ))),
-    }
+        Owed::Denied(m) => crate::federation::post_signed::<_, Value>(state, &peer, &path, m).await,
+    }?;
+    Ok(())
 }
 
 /// Sends every message that is due; returns how many the peers acknowledged. A message that
@@ -80,7 +154,11 @@ pub async fn send_message(state: &NodeState, message: &OutboxMessage) -> Result<
 /// Storage errors.
 pub async fn send_due(state: &NodeState) -> Result<usize, ApiError> {
     let mut acknowledged = 0;
-    for message in state.store().outbox_due(now_ms(), 100).await? {
+    for message in state
+        .store()
+        .outbox_due(state.clock().now_ms(), 100)
+        .await?
+    {
         match send_message(state, &message).await {
             Ok(()) => {
                 state.store().outbox_acknowledged(&message.id).await?;
@@ -97,7 +175,7 @@ pub async fn send_due(state: &NodeState) -> Result<usize, ApiError> {
                     .store()
                     .outbox_failed(
                         &message.id,
-                        now_ms() + delay.as_millis() as i64,
+                        state.clock().now_ms() + delay.as_millis() as i64,
                         &e.to_string(),
                     )
                     .await?;
@@ -115,7 +193,9 @@ pub async fn task(state: NodeState) {
             tracing::warn!(error = %e, "outbox: could not read or update the outbox");
         }
         let wait = match state.store().outbox_next_due().await {
-            Ok(Some(due)) => Duration::from_millis(due.saturating_sub(now_ms()).max(0) as u64),
+            Ok(Some(due)) => {
+                Duration::from_millis(due.saturating_sub(state.clock().now_ms()).max(0) as u64)
+            }
             _ => POLL,
         }
         .min(POLL);

@@ -29,7 +29,7 @@ use silkgate_policy::{
     YearToDate,
 };
 use silkgate_scan::{DeidReport, Entity, Keys, Plan, ScanOptions, ScanReport, Transform};
-use silkgate_store::{Blobs, TransferRecord, TransferRole, now_unix};
+use silkgate_store::{Blobs, TransferRecord, TransferRole};
 
 use crate::error::ApiError;
 use crate::node::NodeState;
@@ -264,6 +264,8 @@ pub fn any_sensitive(categories: &[DataCategory]) -> bool {
 /// provider's approval always (unless denied), and de-identification of the columns the
 /// operator's rules name. Content that could not be reviewed is refused.
 ///
+/// `decided_at` (Unix seconds, from the node's clock) is recorded as the decision's time.
+///
 /// # Errors
 /// [`FactsError`] naming the field when the engine refuses the facts.
 pub fn decide(
@@ -271,8 +273,8 @@ pub fn decide(
     report: &ContentReport,
     facts: Option<Facts>,
     deidentify_rules: &BTreeMap<Entity, Transform>,
+    decided_at: i64,
 ) -> Result<TransferDecision, FactsError> {
-    let decided_at = now_unix();
     let Some(facts) = facts else {
         let reason = Reason {
             rule: UNREVIEWABLE.into(),
@@ -589,12 +591,14 @@ impl Write for ChannelWriter {
 pub async fn review_content(
     blobs: &Blobs,
     received: &ReceivedRequest,
+    reviewed_at: i64,
 ) -> Result<ContentReport, PipelineError> {
     review_stored(
         blobs,
         &received.blob_key,
         &received.dataset.dataset_id,
         &received.dataset.sha256,
+        reviewed_at,
     )
     .await
 }
@@ -610,6 +614,7 @@ pub async fn review_stored(
     blob_key: &str,
     dataset_id: &str,
     sha256: &str,
+    reviewed_at: i64,
 ) -> Result<ContentReport, PipelineError> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     let scanner = tokio::task::spawn_blocking(move || {
@@ -654,7 +659,7 @@ pub async fn review_stored(
     Ok(ContentReport {
         sha256,
         size,
-        reviewed_at: now_unix(),
+        reviewed_at,
         scan,
         scan_error,
     })
@@ -962,7 +967,7 @@ pub fn sign_manifest(
         provider: transfer.provider.clone(),
         consumer: transfer.consumer.clone(),
         provider_node: state.node_id().to_owned(),
-        delivered_at: now_unix(),
+        delivered_at: state.clock().now_unix(),
         agreement_id: provenance.agreement_id,
         approval_log_index: provenance.approval_log_index,
     };
@@ -1221,13 +1226,13 @@ pub async fn record_receipt(
         tx.set_transfer_receipt(&transfer.id, TransferRole::Provider, receipt)
             .await?;
         if let (Some(a), Some(facts)) = (&agreement, &facts) {
-            tx.add_agreement_usage(&a.id, calendar_year(now_unix()), facts.data.subjects)
+            tx.add_agreement_usage(&a.id, state.clock().year(), facts.data.subjects)
                 .await?;
         }
         if let Some(facts) = facts {
             tx.add_year_to_date(
                 &transfer.provider,
-                calendar_year(now_unix()),
+                state.clock().year(),
                 facts.data.subjects,
                 facts.data.sensitive_subjects,
             )
@@ -1280,16 +1285,7 @@ async fn recorded_decision(
 
 /// The calendar year (UTC) of a Unix time: the year-to-date counters reset on 1 January.
 pub fn calendar_year(unix: i64) -> i32 {
-    // Days to civil date (proleptic Gregorian), after H. Hinnant's algorithm.
-    let z = unix.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    i32::try_from(year).unwrap_or(i32::MAX)
+    i32::from(silkgate_model::Date::from_unix_seconds(unix).year())
 }
 
 /// The exporter's year-to-date counts this calendar year, as the policy facts take them.
@@ -1302,7 +1298,7 @@ pub async fn year_to_date(
 ) -> Result<YearToDate, PipelineError> {
     let (subjects, sensitive_subjects) = state
         .store()
-        .year_to_date(exporter, calendar_year(now_unix()))
+        .year_to_date(exporter, state.clock().year())
         .await?;
     Ok(YearToDate {
         subjects,
@@ -1331,8 +1327,14 @@ pub async fn decide_transfer(
         .map_or(dataset_sector, |o| o.sector);
     let ytd = year_to_date(state, &transfer.provider).await?;
     let facts = facts_for(transfer, sector, recipient_kind, report, ytd, grounds);
-    decide(state.policy(), report, facts, &state.0.options.deidentify)
-        .map_err(|e| PipelineError::Document(format!("policy facts: {e}")))
+    decide(
+        state.policy(),
+        report,
+        facts,
+        &state.0.options.deidentify,
+        state.clock().now_unix(),
+    )
+    .map_err(|e| PipelineError::Document(format!("policy facts: {e}")))
 }
 
 /// Runs steps 4 to 8 for an approved transfer, resuming after a restart: if a manifest was

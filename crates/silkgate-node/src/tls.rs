@@ -181,3 +181,19 @@ pub fn chain_issued_by(node: &TrustedNode, chain: &[CertificateDer<'static>]) ->
         .verify_client_cert(end, intermediates, UnixTime::now())
         .is_ok()
 }
+
+/// Whether the end-entity certificate of `chain` is `node`'s own: one naming the node id among
+/// its subject names, as the node's TLS certificate does ([`crate::identity::init_node`]) and
+/// an organisation's client certificate, issued by the same CA, does not. Chain it first
+/// with [`chain_issued_by`].
+pub fn names_node(node: &TrustedNode, chain: &[CertificateDer<'static>]) -> bool {
+    let Some(end) = chain.first() else {
+        return false;
+    };
+    let Ok(name) = rustls::pki_types::ServerName::try_from(node.node_id.as_str()) else {
+        return false;
+    };
+    rustls::server::ParsedCertificate::try_from(end)
+        .and_then(|parsed| rustls::client::verify_server_name(&parsed, &name))
+        .is_ok()
+}

@@ -39,10 +39,6 @@ pub fn quorum(state: &NodeState) -> usize {
     state.0.options.log_quorum.unwrap_or(majority)
 }
 
-fn now_secs() -> u64 {
-    u64::try_from(silkgate_store::now_unix()).unwrap_or(0)
-}
-
 fn text(status: StatusCode, content_type: &'static str, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
@@ -134,7 +130,11 @@ async fn cosign(state: &NodeState, body: &[u8]) -> Result<NoteSignature, Refusal
         .witness_state(&origin)
         .await?
         .and_then(|b| parse_state(&b));
-    match witness(state).add_checkpoint(&request, latest.as_ref(), now_secs()) {
+    match witness(state).add_checkpoint(
+        &request,
+        latest.as_ref(),
+        u64::try_from(state.clock().now_unix()).unwrap_or(0),
+    ) {
         Ok(cosigned) => {
             let advanced = store
                 .witness_advance(

@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use silkgate_model::StateCode;
-use silkgate_store::{PortalRole, now_unix};
+use silkgate_store::PortalRole;
 
 mod common;
 use common::ms;
@@ -38,7 +38,9 @@ async fn main() {
     // The database's share of the full-year dashboard: its two grouped queries alone, over
     // the same period as the page (from the start of the UTC day a year ago).
     let filter = silkgate_store::FlowFilter {
-        since: Some((now_unix() - 365 * 86_400).div_euclid(86_400) * 86_400),
+        since: Some(
+            (silkgate_model::Clock::system().now_unix() - 365 * 86_400).div_euclid(86_400) * 86_400,
+        ),
         bucket_seconds: Some(7 * 86_400),
         ..Default::default()
     };

@@ -20,7 +20,7 @@ use rand::RngCore as _;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 use silkgate_model::{NewEvent, OrgId};
-use silkgate_store::{PortalAccount, PortalRole, PortalSession, Store, StoreError, now_unix};
+use silkgate_store::{PortalAccount, PortalRole, PortalSession, Store, StoreError};
 use subtle::ConstantTimeEq as _;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
@@ -150,13 +150,16 @@ pub fn totp(secret_base32: &str, login: &str, issuer: &str) -> Result<Totp, Auth
         .map_err(|e| invalid("totp_secret", format!("{e:?}")))
 }
 
-/// The current TOTP code of an account's secret: for the demo and the tests, which play
-/// the person's authenticator app.
+/// The TOTP code of an account's secret at `clock`'s now: for the demo and the tests, which
+/// play the person's authenticator app against a node running on that clock.
 ///
 /// # Errors
 /// [`AuthError::Invalid`] when the secret is malformed.
-pub fn current_code(secret_base32: &str) -> Result<String, AuthError> {
-    code_at(secret_base32, now_unix())
+pub fn current_code(
+    secret_base32: &str,
+    clock: &silkgate_model::Clock,
+) -> Result<String, AuthError> {
+    code_at(secret_base32, clock.now_unix())
 }
 
 /// The TOTP code of an account's secret at Unix time `at`.
@@ -218,7 +221,7 @@ pub async fn create_account(
         totp_last_step: 0,
         failed_attempts: 0,
         locked_until: 0,
-        created_at: now_unix(),
+        created_at: store.clock().now_unix(),
     };
     let url = totp(&secret, &login, issuer)?
         .to_url()

@@ -440,7 +440,8 @@ pub async fn propose_form(
     let me = org_id(&ctx, ADMIN)?;
     let key = q.template.unwrap_or_else(|| "general:1".into());
     let t = find_template(&ctx, &key)?;
-    let terms = serde_json::to_value(&t.terms).map_err(|e| ctx.internal(e))?;
+    let terms =
+        serde_json::to_value(t.default_terms(node.clock().today())).map_err(|e| ctx.internal(e))?;
     let page = ProposePage {
         templates: template_choices(ctx.lang),
         template_title: localized(&t.title, ctx.lang),
@@ -1124,8 +1125,14 @@ pub async fn dataset_review(
         .filter(|(d, _)| d.provider == me)
         .ok_or_else(|| ctx.not_found())?;
     let (version, key) = dataset;
-    let reviewed =
-        silkgate_node::pipeline::review_stored(node.store().blobs(), &key, &id, &sha).await;
+    let reviewed = silkgate_node::pipeline::review_stored(
+        node.store().blobs(),
+        &key,
+        &id,
+        &sha,
+        node.clock().now_unix(),
+    )
+    .await;
     let (report, error) = match reviewed {
         Ok(r) => match &r.scan_error {
             Some(e) => (Vec::new(), Some(e.clone())),
@@ -1423,7 +1430,7 @@ pub async fn attention_count(
     node: &NodeState,
     me: &OrgId,
 ) -> Result<usize, silkgate_store::StoreError> {
-    Ok(notices(node, me, silkgate_store::now_unix(), true)
+    Ok(notices(node, me, node.clock().now_unix(), true)
         .await?
         .iter()
         .filter(|n| n.action)
@@ -1444,7 +1451,7 @@ const LIST_MAX: usize = 100;
 /// `GET /portal/notifications`: the organisation's notices.
 pub async fn notifications(State(node): State<NodeState>, ctx: Ctx) -> Result<Response, Fail> {
     let me = org_id(&ctx, ORG)?;
-    let mut items = notices(&node, &me, silkgate_store::now_unix(), false)
+    let mut items = notices(&node, &me, ctx.now, false)
         .await
         .map_err(|e| ctx.internal(e))?;
     let more = items.len().saturating_sub(2 * LIST_MAX);

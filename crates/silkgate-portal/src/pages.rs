@@ -14,7 +14,7 @@ use silkgate_model::{Event, OrgId, Sector, StateCode, TransferStatus};
 use silkgate_node::NodeState;
 use silkgate_node::api_types::DatasetView;
 use silkgate_store::{
-    FlowFilter, FlowGroup, PortalAccount, PortalRole, TransferRecord, TransferRole, now_unix,
+    FlowFilter, FlowGroup, PortalAccount, PortalRole, TransferRecord, TransferRole,
 };
 
 use crate::auth::{self, LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
@@ -207,7 +207,7 @@ pub async fn sign_in(
         &form.login,
         &form.password,
         &form.code,
-        now_unix(),
+        ctx.now,
     )
     .await
     .map_err(|e| ctx.internal(e))?;
@@ -835,7 +835,7 @@ pub async fn supervision(
     Query(q): Query<FlowQuery>,
 ) -> Result<Response, Fail> {
     ctx.require(REGULATOR)?;
-    let now = now_unix();
+    let now = ctx.now;
     // Over time: days for up to 90 days, else weeks, so the chart has at most ~60 columns
     // and the database groups into that many buckets.
     let days = q.days.unwrap_or(365);
@@ -961,7 +961,7 @@ pub async fn flows(
     Query(q): Query<FlowQuery>,
 ) -> Result<Response, Fail> {
     ctx.require(REGULATOR)?;
-    let filter = q.filter(&ctx, now_unix())?;
+    let filter = q.filter(&ctx, ctx.now)?;
     let page = q.page.unwrap_or(0).min(100_000);
     let records = node
         .store()
@@ -993,7 +993,7 @@ pub async fn flows_csv(
     Query(q): Query<FlowQuery>,
 ) -> Result<Response, Fail> {
     ctx.require(REGULATOR)?;
-    let filter = q.filter(&ctx, now_unix())?;
+    let filter = q.filter(&ctx, ctx.now)?;
     let mut out = charts::csv_line(&[
         "transfer_id",
         "requested_at",

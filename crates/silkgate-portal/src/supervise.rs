@@ -865,7 +865,7 @@ fn period(ctx: &Ctx, q: &DaysQuery) -> Result<silkgate_store::FlowFilter, Fail> 
     if !(1..=3660).contains(&days) {
         return Err(ctx.bad("days", "between 1 and 3660"));
     }
-    let now = silkgate_store::now_unix();
+    let now = ctx.now;
     Ok(silkgate_store::FlowFilter {
         since: Some((now - days * 86_400).div_euclid(86_400) * 86_400),
         ..Default::default()
@@ -1035,7 +1035,7 @@ async fn thresholds_of(node: &NodeState, ctx: &Ctx) -> Result<Vec<ThresholdLine>
     else {
         return Ok(Vec::new());
     };
-    let (year, _, _) = crate::i18n::civil_from_days(silkgate_store::now_unix().div_euclid(86_400));
+    let (year, _, _) = crate::i18n::civil_from_days(ctx.now.div_euclid(86_400));
     let year = i32::try_from(year).unwrap_or(i32::MAX);
     let mut out = Vec::new();
     for org in own_organisations(node, ctx).await? {

@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use silkgate_node::NodeState;
-use silkgate_store::{PortalAccount, PortalRole, PortalSession, now_unix};
+use silkgate_store::{PortalAccount, PortalRole, PortalSession};
 
 use crate::auth::{self, LANG_COOKIE, SESSION_COOKIE};
 use crate::i18n::{Lang, Tr};
@@ -88,6 +88,8 @@ pub struct Ctx {
     pub node_id: String,
     /// For an organisation's person: how many notices ask it to act (the header's count).
     pub attention: Option<usize>,
+    /// When the request came, by the node's clock (Unix seconds): the one "now" of the page.
+    pub now: i64,
 }
 
 impl FromRequestParts<NodeState> for Ctx {
@@ -115,11 +117,12 @@ impl FromRequestParts<NodeState> for Ctx {
             state: node.identity().config.state,
             node_id: node.node_id().to_owned(),
             attention: None,
+            now: node.clock().now_unix(),
         };
         if let Some(value) = cookie(&parts.headers, SESSION_COOKIE) {
             let found = node
                 .store()
-                .portal_session(&auth::sha256_hex(value), now_unix())
+                .portal_session(&auth::sha256_hex(value), ctx.now)
                 .await
                 .map_err(|e| ctx.internal(e))?;
             ctx.user = found.map(|(session, account)| User { account, session });

@@ -58,7 +58,7 @@ pub use portal::{
 pub use rows::{AgreementRecord, CatalogueFilter, TransferRecord, TransferRole};
 pub use tx::{IdempotentAnswer, Tx};
 
-use silkgate_model::{DatasetVersion, Event, OrgId, Organisation, TransferStatus};
+use silkgate_model::{Clock, DatasetVersion, Event, OrgId, Organisation, TransferStatus};
 
 /// Why a storage operation failed. Database and I/O text stays inside the node: callers map
 /// these to a plain 5xx except where the variant is a client's doing.
@@ -108,6 +108,8 @@ pub enum StoreError {
 pub struct Store {
     pool: SqlitePool,
     blobs: Blobs,
+    /// The node's clock: the one source of the `at` columns, so tests drive them.
+    clock: Clock,
 }
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -126,15 +128,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../migrations/sqlite/0009_org_suspension.sql"),
     ),
+    (
+        10,
+        include_str!("../migrations/sqlite/0010_federation_seen.sql"),
+    ),
 ];
-
-/// Current time as Unix seconds; the one clock the store uses for `at` columns.
-pub fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
 
 impl Store {
     /// Opens (creating if needed) the SQLite store in `dir`: `dir/node.db` and `dir/blobs/`.
@@ -164,6 +162,7 @@ impl Store {
         let store = Self {
             pool,
             blobs: Blobs::local(&blob_dir)?,
+            clock: Clock::system(),
         };
         store.migrate().await?;
         Ok(store)
@@ -186,13 +185,56 @@ impl Store {
                 sqlx::raw_sql(*sql).execute(&mut *tx).await?;
                 sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
                     .bind(version)
-                    .bind(now_unix())
+                    .bind(self.clock.now_unix())
                     .execute(&mut *tx)
                     .await?;
             }
             tx.commit().await?;
         }
         Ok(())
+    }
+
+    /// The same store read and written with `clock` as its time: the node hands its own clock
+    /// here, so every `at` column agrees with the day its decisions were taken on.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Records that federation message `message_id` from `sender`, valid until `expires_at`
+    /// (Unix seconds), was accepted; false if it was accepted before (a replay). Ids of
+    /// messages already expired are forgotten here, since their expiry refuses them anyway.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn accept_message_id(
+        &self,
+        message_id: &str,
+        sender: &str,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("DELETE FROM federation_seen WHERE expires_at < $1")
+            .bind(self.clock.now_unix())
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query(
+            "INSERT INTO federation_seen (message_id, sender, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (message_id) DO NOTHING",
+        )
+        .bind(message_id)
+        .bind(sender)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The clock the store stamps rows with.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub(crate) fn pool(&self) -> &SqlitePool {
@@ -210,7 +252,10 @@ impl Store {
     /// # Errors
     /// [`StoreError::Database`].
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(Tx::new(self.pool.begin_with("BEGIN IMMEDIATE").await?))
+        Ok(Tx::new(
+            self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            self.clock.clone(),
+        ))
     }
 
     /// A value of the node's small key-value table (e.g. the accepted trust-list version).

@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use sqlx::QueryBuilder;
 
-use crate::{Store, StoreError, Tx, now_unix};
+use crate::{Store, StoreError, Tx};
 
 /// Rows per multi-row INSERT (three bound values each, well under SQLite's variable limit).
 const CHUNK: usize = 2_000;
@@ -99,7 +99,7 @@ impl Tx {
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO log_alerts (at, origin, reason, known_checkpoint, offered_checkpoint) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
-        .bind(now_unix())
+        .bind(self.now_unix())
         .bind(origin)
         .bind(reason)
         .bind(known)

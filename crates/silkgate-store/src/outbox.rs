@@ -1,6 +1,6 @@
 //! The outbox: messages owed to peer nodes, kept until acknowledged.
 
-use crate::{Store, StoreError, Tx, now_unix};
+use crate::{Store, StoreError, Tx};
 
 /// A message this node owes a peer node: written with the change it reports, sent and retried
 /// by the node until the peer acknowledges it.
@@ -81,7 +81,7 @@ impl Tx {
         path: &str,
         body: &serde_json::Value,
     ) -> Result<bool, StoreError> {
-        let now = now_unix();
+        let now_ms = self.clock.now_ms();
         let done = sqlx::query(
             "INSERT INTO outbox (id, peer_state, path, body, created_at, attempts, next_attempt_ms) \
              VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (id) DO NOTHING",
@@ -90,8 +90,8 @@ impl Tx {
         .bind(peer_state)
         .bind(path)
         .bind(body.to_string())
-        .bind(now)
-        .bind(now * 1000)
+        .bind(now_ms.div_euclid(1000))
+        .bind(now_ms)
         .execute(self.conn())
         .await?;
         Ok(done.rows_affected() == 1)
@@ -176,7 +176,7 @@ impl Store {
             "UPDATE outbox SET acknowledged_at = $2 WHERE id = $1 AND acknowledged_at IS NULL",
         )
         .bind(id)
-        .bind(now_unix())
+        .bind(self.clock().now_unix())
         .execute(self.pool())
         .await?;
         Ok(())

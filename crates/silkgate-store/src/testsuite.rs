@@ -448,14 +448,13 @@ pub async fn blobs_are_staged_promoted_or_left_nowhere(store: &Store) {
 }
 
 /// A signed proposal from the trade template between a KZ provider and a KG consumer, valid
-/// around today, signed by a fixed test key (signer ids are node ids in a real federation).
-pub fn sample_proposal(id: &str) -> silkgate_model::ProposedAgreement {
+/// around `today`, signed by a fixed test key (signer ids are node ids in a real federation).
+pub fn sample_proposal(id: &str, today: silkgate_model::Date) -> silkgate_model::ProposedAgreement {
     use silkgate_model::agreement::{Party, TemplateRef};
     use silkgate_model::{Agreement, Date, Template};
     let template = Template::from_json(include_bytes!("../../../templates/trade/v1.json"))
         .expect("the trade template loads");
     let mut terms = template.terms.clone();
-    let today = Date::from_unix_seconds(crate::now_unix());
     terms.validity.not_before = Date::new(today.year() - 1, 1, 1).expect("a valid date");
     terms.validity.not_after = Date::new(today.year() + 1, 12, 31).expect("a valid date");
     let doc = Agreement {
@@ -486,7 +485,7 @@ pub fn sample_proposal(id: &str) -> silkgate_model::ProposedAgreement {
 /// belongs to an existing agreement.
 pub async fn agreements_round_trip_change_compare_and_set_and_count_usage(store: &Store) {
     use silkgate_model::{AgreementState, AgreementStatus};
-    let proposal = sample_proposal("agr-1");
+    let proposal = sample_proposal("agr-1", store.clock().today());
     let proposed = AgreementState::Proposed {
         proposal: proposal.signed().clone(),
     };
@@ -551,7 +550,9 @@ pub async fn agreements_round_trip_change_compare_and_set_and_count_usage(store:
 
     // Another agreement's state cannot be written over this one.
     let other = AgreementState::Proposed {
-        proposal: sample_proposal("agr-2").signed().clone(),
+        proposal: sample_proposal("agr-2", store.clock().today())
+            .signed()
+            .clone(),
     };
     let mut tx = store.begin().await.unwrap();
     let err = tx.update_agreement(&now, &other).await.unwrap_err();
@@ -615,7 +616,7 @@ pub async fn outbox_keeps_messages_until_acknowledged(store: &Store) {
             .unwrap()
     );
     tx.commit().await.unwrap();
-    let now_ms = crate::now_unix() * 1000;
+    let now_ms = store.clock().now_ms();
     let due = store.outbox_due(now_ms, 10).await.unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].body, body);

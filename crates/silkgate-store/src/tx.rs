@@ -1,13 +1,13 @@
 //! The write transaction: every state change and its event go through one [`Tx`].
 
 use silkgate_model::{
-    AgreementState, DatasetVersion, DeliveryManifest, DeliveryReceipt, Event, NewEvent, OrgId,
-    Organisation, Signed, Transfer, TransferStatus,
+    AgreementState, Clock, DatasetVersion, DeliveryManifest, DeliveryReceipt, Event, NewEvent,
+    OrgId, Organisation, Signed, Transfer, TransferStatus,
 };
 use sqlx::{Sqlite, Transaction};
 
 use crate::rows::{AgreementRecord, AgreementRow, agreement_from_row, agreement_status_word};
-use crate::{StoreError, TransferRole, now_unix};
+use crate::{StoreError, TransferRole};
 
 /// The first answer given to a request with a client-chosen key; a retry gets it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,7 @@ pub struct IdempotentAnswer {
 #[derive(Debug)]
 pub struct Tx {
     tx: Transaction<'static, Sqlite>,
+    pub(crate) clock: Clock,
 }
 
 fn unique_violation(err: &sqlx::Error) -> bool {
@@ -29,8 +30,13 @@ fn unique_violation(err: &sqlx::Error) -> bool {
 }
 
 impl Tx {
-    pub(crate) fn new(tx: Transaction<'static, Sqlite>) -> Self {
-        Self { tx }
+    pub(crate) fn new(tx: Transaction<'static, Sqlite>, clock: Clock) -> Self {
+        Self { tx, clock }
+    }
+
+    /// Now by the store's clock, as Unix seconds.
+    pub fn now_unix(&self) -> i64 {
+        self.clock.now_unix()
     }
 
     pub(crate) fn conn(&mut self) -> &mut sqlx::SqliteConnection {
@@ -100,7 +106,7 @@ impl Tx {
         .bind(fingerprint)
         .bind(i64::from(answer.status))
         .bind(answer.body.to_string())
-        .bind(now_unix())
+        .bind(self.now_unix())
         .execute(&mut *self.tx)
         .await
         .map_err(|e| {
@@ -125,7 +131,7 @@ impl Tx {
         let (seq,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) + 1 FROM events")
             .fetch_one(&mut *self.tx)
             .await?;
-        let at = now_unix();
+        let at = self.now_unix();
         sqlx::query(
             "INSERT INTO events (seq, at, kind, subject, detail) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -324,7 +330,7 @@ impl Tx {
         .bind(t.status.as_str())
         .bind(&t.reason)
         .bind(t.requested_at)
-        .bind(now_unix())
+        .bind(self.now_unix())
         .execute(&mut *self.tx)
         .await
         .map_err(|e| dup(e, "transfer", &t.id))?;
@@ -349,7 +355,7 @@ impl Tx {
         )
         .bind(to.as_str())
         .bind(reason)
-        .bind(now_unix())
+        .bind(self.now_unix())
         .bind(id)
         .bind(role.as_str())
         .bind(from.as_str())
@@ -394,7 +400,7 @@ impl Tx {
         )
         .bind(serde_json::to_string(manifest).unwrap_or_default())
         .bind(cipher_blob)
-        .bind(now_unix())
+        .bind(self.now_unix())
         .bind(id)
         .bind(role.as_str())
         .execute(&mut *self.tx)
@@ -415,7 +421,7 @@ impl Tx {
         let done = sqlx::query(
             "UPDATE transfers SET cipher_blob = NULL, updated_at = $1 WHERE id = $2 AND role = $3 AND cipher_blob IS NOT NULL",
         )
-        .bind(now_unix())
+        .bind(self.now_unix())
         .bind(id)
         .bind(role.as_str())
         .execute(&mut *self.tx)
@@ -451,7 +457,7 @@ impl Tx {
     ) -> Result<(), StoreError> {
         sqlx::query(sql)
             .bind(value)
-            .bind(now_unix())
+            .bind(self.now_unix())
             .bind(id)
             .bind(role.as_str())
             .execute(&mut *self.tx)
@@ -473,7 +479,7 @@ impl Tx {
             what: "agreements.state_json",
             reason: e.to_string(),
         })?;
-        let now = now_unix();
+        let now = self.now_unix();
         sqlx::query(
             "INSERT INTO agreements (id, provider, consumer, status, revision, state_json, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
         )
@@ -518,7 +524,7 @@ impl Tx {
         .bind(agreement_status_word(to.status()))
         .bind(i64::from(doc.revision))
         .bind(json)
-        .bind(now_unix())
+        .bind(self.now_unix())
         .bind(&from.id)
         .bind(agreement_status_word(from.status))
         .bind(i64::from(from.revision))

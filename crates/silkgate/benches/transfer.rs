@@ -591,10 +591,8 @@ async fn agree(provider: &OrgClient, consumer: &OrgClient, provider_id: &str) ->
         { "column": "value_usd", "decimals": 0, "max_change_units": 9 },
         { "column": "weight_kg", "decimals": 0, "max_change_units": 9 },
     ]);
-    let day = |offset: i64| {
-        silkgate_model::Date::from_unix_seconds(silkgate_store::now_unix() + offset * 86_400)
-            .to_string()
-    };
+    let today = silkgate_model::Clock::system().today();
+    let day = |offset: i64| today.add_days(offset).to_string();
     terms["validity"] = serde_json::json!({ "not_before": day(-1), "not_after": day(365) });
     let a = consumer
         .propose_agreement(&silkgate_node::agreements::ProposeAgreementRequest {

@@ -8,9 +8,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use silkgate_model::agreement::{Party, TemplateRef};
 use silkgate_model::{
-    Agreement, AgreementState, Date, ProposedAgreement, Signed, StateCode, Terms, Visibility,
+    Agreement, AgreementState, ProposedAgreement, Signed, StateCode, Terms, Visibility,
 };
-use silkgate_node::NodeOptions;
 use silkgate_node::agreements::{
     AgreementTransferRequest, AgreementView, CounterAgreementRequest, ONWARD_REFUSED,
     ProposeAgreementRequest, templates, usage_report_id,
@@ -21,7 +20,7 @@ use silkgate_node::local::LocalFederation;
 use silkgate_node::tls;
 use silkgate_node::wire::AgreementMessageV1;
 
-use crate::harness::{Fed, Org, federation, org, people_csv, publish};
+use crate::harness::{Fed, Org, day, federation, org, people_csv, publish};
 
 const TRADE_COLUMNS: [&str; 6] = [
     "declaration_id",
@@ -32,10 +31,6 @@ const TRADE_COLUMNS: [&str; 6] = [
     "weight_kg",
 ];
 const PEOPLE_COLUMNS: [&str; 3] = ["ФИО", "Телефон", "Сумма"];
-
-fn day(offset_days: i64) -> String {
-    Date::from_unix_seconds(silkgate_store::now_unix() + offset_days * 86_400).to_string()
-}
 
 /// The trade template's terms with the test's columns, a validity around today and the cap.
 fn terms(cap: u64, not_after_days: i64) -> Value {
@@ -350,11 +345,21 @@ async fn agreement_lifecycle_transfers_and_denials_across_three_nodes() {
             .unwrap_err(),
     );
     assert_eq!(status, 403);
-    kz_op
+    // Nor the other state's authority: a suspension by CN's regulator is CN's to lift.
+    let (status, _, reason) = api_err(
+        kz_op
+            .agreement_action(&id, "resume", "res-kz", Some("not ours"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status, 403, "{reason}");
+    assert_eq!(kz.client.agreement(&id).await.unwrap().status, "suspended");
+    cn_op
         .agreement_action(&id, "resume", "res-1", Some("review closed"))
         .await
         .unwrap();
     assert_eq!(cn.client.agreement(&id).await.unwrap().status, "active");
+    assert_eq!(kz.client.agreement(&id).await.unwrap().status, "active");
     // The consumer ends it (a party may).
     let end = kz
         .client
@@ -503,7 +508,16 @@ async fn forged_or_untrusted_agreements_are_refused_with_nothing_stored() {
             state: serde_json::to_value(&state).unwrap(),
             sent_at: 1,
         };
-        let signed = Signed::sign(msg, "node-cn", signer_key).unwrap();
+        let now = fed.clock.clock().now_unix();
+        let envelope = silkgate_node::wire::EnvelopeV1 {
+            message_id: format!("msg-{}", hex::encode(rand::random::<[u8; 16]>())),
+            sender: "node-cn".into(),
+            recipient: "node-kz".into(),
+            issued_at: now,
+            expires_at: now + 60,
+            body: msg,
+        };
+        let signed = Signed::sign(envelope, "node-cn", signer_key).unwrap();
         let client = as_cn.clone();
         let url = url.clone();
         async move {
@@ -602,14 +616,7 @@ async fn forged_or_untrusted_agreements_are_refused_with_nothing_stored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agreement_past_its_validity_expires_and_refuses_transfers() {
-    let dir = tempfile::tempdir().unwrap();
-    let states: Vec<StateCode> = ["CN", "KZ"].iter().map(|s| s.parse().unwrap()).collect();
-    let fed = Fed {
-        fed: LocalFederation::start(dir.path(), &states, NodeOptions::default())
-            .await
-            .unwrap(),
-        _dir: dir,
-    };
+    let fed = federation(&["CN", "KZ"]).await;
     let cn = org(&fed, "CN", "Exporter").await;
     let kz = org(&fed, "KZ", "Importer").await;
     let (trade, _) = publish(&cn, "trade", "Trade", Visibility::Federation).await;
@@ -631,15 +638,18 @@ async fn an_agreement_past_its_validity_expires_and_refuses_transfers() {
         .unwrap();
     assert_eq!(done.status, "delivered", "{done:?}");
     let root = fed.fed.root.clone();
-    let Fed { fed: running, _dir } = fed;
+    let states: Vec<StateCode> = fed.fed.nodes.keys().copied().collect();
+    let options = fed.options();
+    let Fed {
+        fed: running,
+        clock,
+        _dir,
+    } = fed;
     running.shutdown();
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    // Two days later.
-    let options = NodeOptions {
-        today_offset_days: 2,
-        ..NodeOptions::default()
-    };
+    // Two days later, the nodes start again.
+    clock.advance_days(2);
     let later = LocalFederation::start(&root, &states, options)
         .await
         .unwrap();
@@ -886,7 +896,11 @@ async fn a_usage_report_waits_for_the_providers_node_and_arrives_once() {
     assert_eq!(owed.body["duty"], ONWARD_REFUSED);
 
     // CN's node comes back at the same address; KZ's outbox task delivers the report.
-    fed.fed.resume(down, NodeOptions::default()).await.unwrap();
+    fed.fed.resume(down, fed.options()).await.unwrap();
+    // The next attempt falls due once the backoff has passed on the nodes' clock.
+    fed.clock
+        .advance_secs(silkgate_node::outbox::MAX_RETRY.as_secs() as i64);
+    kz_state.wake_outbox();
     let cn_client = silkgate_node::client::OrgClient::new(
         &fed.fed.node("CN").url,
         &fed.fed.node("CN").ca_cert_pem,

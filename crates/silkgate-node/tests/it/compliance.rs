@@ -4,24 +4,16 @@
 
 use std::time::Duration;
 
-use silkgate_model::{StateCode, Visibility};
+use silkgate_model::Visibility;
 use silkgate_node::NodeOptions;
 use silkgate_node::api_types::{ColumnView, DecisionRequest, PublishMetadata, TransferRequest};
-use silkgate_node::local::LocalFederation;
 use silkgate_scan::{Entity, ScanOptions, Transform};
 
-use crate::harness::{Fed, approve, org, people_csv, publish, request};
+use crate::harness::{approve, federation, federation_with, org, people_csv, publish, request};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreign_authority_is_denied_with_reasons_visible_to_both_parties() {
-    let dir = tempfile::tempdir().unwrap();
-    let states: Vec<StateCode> = ["CN", "KZ"].iter().map(|s| s.parse().unwrap()).collect();
-    let fed = Fed {
-        fed: LocalFederation::start(dir.path(), &states, NodeOptions::default())
-            .await
-            .unwrap(),
-        _dir: dir,
-    };
+    let fed = federation(&["CN", "KZ"]).await;
     let cn = org(&fed, "CN", "Exporter").await;
     let kz = org(&fed, "KZ", "Court").await;
     let people = people_csv(40, ".50");
@@ -92,16 +84,9 @@ async fn foreign_authority_is_denied_with_reasons_visible_to_both_parties() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conditional_transfer_met_deidentified_and_counted() {
-    let dir = tempfile::tempdir().unwrap();
-    let states: Vec<StateCode> = ["KZ", "KG"].iter().map(|s| s.parse().unwrap()).collect();
     let mut options = NodeOptions::default();
     options.deidentify.insert(Entity::Phone, Transform::Drop);
-    let fed = Fed {
-        fed: LocalFederation::start(dir.path(), &states, options)
-            .await
-            .unwrap(),
-        _dir: dir,
-    };
+    let fed = federation_with(&["KZ", "KG"], options).await;
     let kz = org(&fed, "KZ", "Exporter").await;
     let kg = org(&fed, "KG", "Importer").await;
     // Non-personal trade data: the packs allow; only the provider's approval is asked.
@@ -213,10 +198,7 @@ async fn conditional_transfer_met_deidentified_and_counted() {
     let kz_id = kz.id().parse().unwrap();
     let (subjects, _) = state
         .store()
-        .year_to_date(
-            &kz_id,
-            silkgate_node::pipeline::calendar_year(silkgate_store::now_unix()),
-        )
+        .year_to_date(&kz_id, state.clock().year())
         .await
         .unwrap();
     let expected = report["decision"]["facts"]["data"]["subjects"]

@@ -1,6 +1,7 @@
 //! Shared set-up: a federation of nodes in a temporary directory, organisations, datasets.
 
-use silkgate_model::{Sector, StateCode, Visibility};
+use silkgate_model::{Date, ManualClock, Sector, StateCode, Visibility};
+use silkgate_node::NodeOptions;
 use silkgate_node::api_types::{
     DatasetView, DecisionRequest, PublishMetadata, TransferRequest, TransferView,
 };
@@ -9,16 +10,54 @@ use silkgate_node::local::{LocalFederation, synthetic_trade_csv};
 
 pub struct Fed {
     pub fed: LocalFederation,
+    /// The hand on every node's clock: tests move it instead of sleeping.
+    pub clock: ManualClock,
     pub _dir: tempfile::TempDir,
 }
 
+/// The day the federations of these tests start on: fixed, so no expectation depends on the
+/// day the tests run; mid-year, so a few days' move crosses no yearly counter.
+pub fn today() -> Date {
+    Date::new(2027, 6, 15).expect("a real day")
+}
+
+/// The day `offset_days` from [`today`], as the API writes dates.
+pub fn day(offset_days: i64) -> String {
+    today().add_days(offset_days).to_string()
+}
+
+impl Fed {
+    /// Node options on this federation's clock.
+    pub fn options(&self) -> NodeOptions {
+        NodeOptions {
+            clock: self.clock.clock(),
+            ..NodeOptions::default()
+        }
+    }
+}
+
+/// A federation of `states` on a clock standing at [`today`].
 pub async fn federation(states: &[&str]) -> Fed {
+    federation_with(states, NodeOptions::default()).await
+}
+
+/// A federation of `states` with `options`, on a clock standing at [`today`].
+pub async fn federation_with(states: &[&str], options: NodeOptions) -> Fed {
     let dir = tempfile::tempdir().unwrap();
     let states: Vec<StateCode> = states.iter().map(|s| s.parse().unwrap()).collect();
-    let fed = LocalFederation::start(dir.path(), &states, Default::default())
+    let clock = ManualClock::at_date(today());
+    let options = NodeOptions {
+        clock: clock.clock(),
+        ..options
+    };
+    let fed = LocalFederation::start(dir.path(), &states, options)
         .await
         .unwrap();
-    Fed { fed, _dir: dir }
+    Fed {
+        fed,
+        clock,
+        _dir: dir,
+    }
 }
 
 pub struct Org {

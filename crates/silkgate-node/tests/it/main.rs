@@ -8,5 +8,7 @@ mod e2e;
 mod harness;
 mod log;
 mod marking;
+mod owed;
 mod redelivery;
+mod replay;
 mod security;

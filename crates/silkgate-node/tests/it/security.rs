@@ -6,7 +6,7 @@ use std::time::Duration;
 use silkgate_model::{DeliveryManifest, Signed, Visibility};
 use silkgate_node::identity::{InitOptions, init_node};
 use silkgate_node::pipeline::manifest_trailer;
-use silkgate_node::wire::TransferRequestV1;
+use silkgate_node::wire::{EnvelopeV1, TransferRequestV1};
 use silkgate_node::{payload_crypto, tls};
 
 use crate::harness::*;
@@ -117,10 +117,20 @@ async fn forged_or_misattributed_signatures_are_refused() {
         onward_to: None,
     };
     let client = client_as(&trust, &cn.tls_cert_pem, &cn.tls_key_pem);
+    // Every federation message travels in an envelope addressed to the receiving node.
+    let now = fed.clock.clock().now_unix();
+    let enveloped = |id: &str| EnvelopeV1 {
+        message_id: format!("msg-{id}"),
+        sender: "node-cn".into(),
+        recipient: fed.fed.node("KZ").running.state.node_id().to_owned(),
+        issued_at: now,
+        expires_at: now + 60,
+        body: req.clone(),
+    };
 
     // Signed by a key that is not node-cn's, claiming to be node-cn.
     let forger = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
-    let forged = Signed::sign(req.clone(), "node-cn", &forger).unwrap();
+    let forged = Signed::sign(enveloped("01"), "node-cn", &forger).unwrap();
     let resp = client.post(&url).json(&forged).send().await.unwrap();
     assert_eq!(resp.status(), 403);
     let body: serde_json::Value = resp.json().await.unwrap();
@@ -133,8 +143,8 @@ async fn forged_or_misattributed_signatures_are_refused() {
     );
 
     // Properly signed by node-cn but altered afterwards.
-    let mut altered = Signed::sign(req.clone(), "node-cn", &cn.signing_key).unwrap();
-    altered.document.purpose = "something else".into();
+    let mut altered = Signed::sign(enveloped("02"), "node-cn", &cn.signing_key).unwrap();
+    altered.document.body.purpose = "something else".into();
     assert_eq!(
         client
             .post(&url)
@@ -150,7 +160,7 @@ async fn forged_or_misattributed_signatures_are_refused() {
     // certificate): the TLS peer and the signer must be the same node.
     let kz_id = fed.fed.node("KZ").running.state.identity();
     let other = client_as(&trust, &kz_id.tls_cert_pem, &kz_id.tls_key_pem);
-    let genuine = Signed::sign(req.clone(), "node-cn", &cn.signing_key).unwrap();
+    let genuine = Signed::sign(enveloped("03"), "node-cn", &cn.signing_key).unwrap();
     let resp = other.post(&url).json(&genuine).send().await.unwrap();
     assert_eq!(resp.status(), 403);
 

@@ -12,7 +12,7 @@ use silkgate_model::{
 use silkgate_node::NodeState;
 use silkgate_node::local::LocalFederation;
 use silkgate_portal::auth;
-use silkgate_store::{PortalRole, TransferRole, now_unix};
+use silkgate_store::{PortalRole, TransferRole};
 use tower::ServiceExt as _;
 
 const STATUSES: [TransferStatus; 5] = [
@@ -119,7 +119,7 @@ pub async fn seeded() -> Seeded {
             .await
             .unwrap();
     }
-    let now = now_unix();
+    let now = store.clock().now_unix();
     for i in 0..n {
         let local = &orgs[i % orgs.len()];
         let other = &foreign[(i / 7) % foreign.len()];
@@ -177,12 +177,18 @@ impl Seeded {
         )
         .await
         .unwrap();
-        let code = auth::current_code(&created.totp_secret).unwrap();
-        auth::sign_in(store, login, "benchmark password", &code, now_unix())
-            .await
-            .unwrap()
-            .unwrap()
-            .cookie_value
+        let code = auth::current_code(&created.totp_secret, store.clock()).unwrap();
+        auth::sign_in(
+            store,
+            login,
+            "benchmark password",
+            &code,
+            store.clock().now_unix(),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .cookie_value
     }
 
     /// Renders each page once to warm caches, then `runs` times, and prints min / median /

@@ -97,7 +97,7 @@ pub(crate) async fn sign_in(c: &Client, base: &str, login: &str, secret: &str, p
         .send_keys(PASSWORD)
         .await
         .unwrap();
-    let code = auth::current_code(secret).unwrap();
+    let code = auth::current_code(secret, &crate::world::clock()).unwrap();
     c.find(Locator::Id("code"))
         .await
         .unwrap()

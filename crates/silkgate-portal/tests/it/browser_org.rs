@@ -6,16 +6,12 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use serde_json::json;
-use silkgate_model::{Date, TransferStatus};
+use silkgate_model::TransferStatus;
 use silkgate_portal::auth;
 use silkgate_store::{PortalRole, TransferRole};
 
 use crate::browser::{page, shot, sign_in, start_browser, wait_for_path, wait_for_source};
-use crate::world::{self, PASSWORD};
-
-fn day(offset_days: i64) -> String {
-    Date::from_unix_seconds(silkgate_store::now_unix() + offset_days * 86_400).to_string()
-}
+use crate::world::{self, PASSWORD, day};
 
 /// Sets a form control's value as typing would (date inputs and long JSON are not typed
 /// key by key).

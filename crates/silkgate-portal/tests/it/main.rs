@@ -609,7 +609,7 @@ async fn forms_need_their_csrf_token_and_redirects_stay_on_the_portal() {
 
 /// The current TOTP code of `secret`: the world's helper signed in with the previous one.
 async fn next_code(secret: &str) -> String {
-    auth::current_code(secret).unwrap()
+    auth::current_code(secret, &world::clock()).unwrap()
 }
 
 #[tokio::test]
@@ -637,7 +637,7 @@ async fn sign_in_issues_a_fresh_session_locks_out_and_is_logged() {
         "person@kz",
         world::PASSWORD,
         &used,
-        silkgate_store::now_unix(),
+        w.kz.clock().now_unix(),
     )
     .await
     .unwrap();
@@ -708,7 +708,7 @@ async fn sign_in_issues_a_fresh_session_locks_out_and_is_logged() {
     );
 
     // Lock-out: MAX_FAILURES wrong passwords lock the account; the right one is then refused.
-    let now = silkgate_store::now_unix();
+    let now = w.kz.clock().now_unix();
     for n in 1..=auth::MAX_FAILURES {
         let r = auth::sign_in(store, "person@kz", "wrong password!", "000000", now)
             .await
@@ -720,7 +720,7 @@ async fn sign_in_issues_a_fresh_session_locks_out_and_is_logged() {
         };
         assert_eq!(r.err(), Some(want), "attempt {n}");
     }
-    let code = auth::current_code(&created.totp_secret).unwrap();
+    let code = auth::code_at(&created.totp_secret, now).unwrap();
     let r = auth::sign_in(store, "person@kz", world::PASSWORD, &code, now + 1)
         .await
         .unwrap();

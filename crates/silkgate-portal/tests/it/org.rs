@@ -15,13 +15,7 @@ use silkgate_portal::i18n::{self, Lang};
 use silkgate_store::{PortalRole, TransferRole};
 use tower::ServiceExt as _;
 
-use crate::world::{self, Answer, Browser, Call, World, world};
-
-/// The day `offset_days` from the node's today.
-fn day(offset_days: i64) -> String {
-    silkgate_model::Date::from_unix_seconds(silkgate_store::now_unix() + offset_days * 86_400)
-        .to_string()
-}
+use crate::world::{self, Answer, Browser, Call, World, day, world};
 
 /// The organisation pages for the walk of every page in every language.
 pub fn pages() -> Vec<(&'static [PortalRole], String, Vec<String>)> {

@@ -5,7 +5,6 @@
 //! touch an agreement between two other states; every page in every language.
 
 use serde_json::{Value, json};
-use silkgate_model::Date;
 use silkgate_node::agreements::{
     AgreementTransferRequest, AgreementView, ProposeAgreementRequest, templates,
 };
@@ -14,11 +13,7 @@ use silkgate_node::local::LocalFederation;
 use silkgate_portal::i18n::{self, Lang};
 use silkgate_store::PortalRole;
 
-use crate::world::{Browser, Call, account, meta};
-
-fn day(offset_days: i64) -> String {
-    Date::from_unix_seconds(silkgate_store::now_unix() + offset_days * 86_400).to_string()
-}
+use crate::world::{Browser, Call, account, day, meta};
 
 /// Trade terms for the synthetic trade table, with personal data up to the yearly cap at
 /// which the CN pack asks for a filed standard contract (so CN's authority must approve).
@@ -119,13 +114,9 @@ async fn the_authority_approves_suspends_and_resumes_from_the_portal() {
         .iter()
         .map(|s| s.parse().unwrap())
         .collect();
-    let fed = LocalFederation::start(
-        dir.path(),
-        &states,
-        silkgate_portal::node_options(Default::default()),
-    )
-    .await
-    .unwrap();
+    let fed = LocalFederation::start(dir.path(), &states, crate::world::options())
+        .await
+        .unwrap();
     let (cn_client, cn_creds) = fed
         .node("CN")
         .register("reg-cn", "Yangtze Exports", silkgate_model::Sector::Trade)
@@ -590,12 +581,7 @@ async fn the_authority_approves_suspends_and_resumes_from_the_portal() {
     let near_id: silkgate_model::OrgId = near_creds.credentials.organisation.id.parse().unwrap();
     let small_id: silkgate_model::OrgId = small_creds.credentials.organisation.id.parse().unwrap();
     let over_id: silkgate_model::OrgId = cn_id.parse().unwrap();
-    let year = Date::from_unix_seconds(silkgate_store::now_unix())
-        .to_string()
-        .get(..4)
-        .unwrap()
-        .parse::<i32>()
-        .unwrap();
+    let year = crate::world::clock().year();
     let cn_node = node("CN");
     let mut tx = cn_node.store().begin().await.unwrap();
     for (org, n) in [(&over_id, 150_000), (&near_id, 90_000), (&small_id, 10)] {

@@ -19,6 +19,31 @@ use tower::ServiceExt as _;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// The clock of every node these tests start: standing at a fixed day, so that no
+/// expectation depends on the day the tests run. Portal tests never move it.
+pub fn clock() -> silkgate_model::Clock {
+    static HAND: std::sync::LazyLock<silkgate_model::ManualClock> =
+        std::sync::LazyLock::new(|| {
+            silkgate_model::ManualClock::at_date(
+                silkgate_model::Date::new(2027, 6, 15).expect("a real day"),
+            )
+        });
+    HAND.clock()
+}
+
+/// The day `offset_days` from the nodes' today, as forms and the API write dates.
+pub fn day(offset_days: i64) -> String {
+    clock().today().add_days(offset_days).to_string()
+}
+
+/// The portal's node options on the tests' [`clock`].
+pub fn options() -> silkgate_node::NodeOptions {
+    silkgate_portal::node_options(silkgate_node::NodeOptions {
+        clock: clock(),
+        ..Default::default()
+    })
+}
+
 /// A signed-in browser: its session cookie and CSRF token.
 #[derive(Debug, Clone)]
 pub struct Browser {
@@ -78,7 +103,7 @@ pub async fn account(
     .unwrap();
     // The code of the previous 30-second step (accepted with one step of skew), so the
     // current code stays unused for a test's own sign-in through the form.
-    let now = silkgate_store::now_unix();
+    let now = node.clock().now_unix();
     let code = auth::code_at(&created.totp_secret, now - 30).unwrap();
     let new = auth::sign_in(node.store(), login, PASSWORD, &code, now)
         .await
@@ -95,13 +120,9 @@ pub async fn account(
 pub async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let states: Vec<StateCode> = ["KZ", "RU"].iter().map(|s| s.parse().unwrap()).collect();
-    let fed = LocalFederation::start(
-        dir.path(),
-        &states,
-        silkgate_portal::node_options(Default::default()),
-    )
-    .await
-    .unwrap();
+    let fed = LocalFederation::start(dir.path(), &states, options())
+        .await
+        .unwrap();
     let (kz_client, kz_creds) = fed
         .node("KZ")
         .register(
@@ -196,7 +217,7 @@ pub async fn world() -> World {
         consumer_hpke_key: "00".repeat(32),
         status: TransferStatus::Delivered,
         reason: None,
-        requested_at: silkgate_store::now_unix(),
+        requested_at: kz.clock().now_unix(),
     };
     let mut tx = kz.store().begin().await.unwrap();
     tx.insert_transfer(&foreign, TransferRole::Provider)

@@ -52,7 +52,10 @@ pub fn run(command: PortalCommand) -> anyhow::Result<ExitCode> {
         match command {
             PortalCommand::AddAccount(args) => add_account(args).await,
             PortalCommand::Code { secret } => {
-                println!("{}", auth::current_code(&secret)?);
+                println!(
+                    "{}",
+                    auth::current_code(&secret, &silkgate_model::Clock::system())?
+                );
                 Ok(ExitCode::SUCCESS)
             }
         }
