@@ -159,3 +159,44 @@ fn annotation_misuse_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn an_obligation_without_a_basis_twin_is_refused() {
+    // Drop the twin of China's PIPIA rule from the manifest and the policies.
+    let files: Vec<(String, String)> = engine_files()
+        .into_iter()
+        .map(|(p, t)| {
+            let t = match p.as_str() {
+                "CN/manifest.toml" => {
+                    let start = t.find("[rules.\"cn.impact-assessment.met\"]").unwrap();
+                    let end = t[start + 1..]
+                        .find("\n[")
+                        .map_or(t.len(), |e| start + 1 + e);
+                    format!("{}{}", &t[..start], &t[end..])
+                }
+                "CN/policies.cedar" => {
+                    let start = t.find("@id(\"cn.impact-assessment.met\")").unwrap();
+                    let end = start + t[start..].find("};").unwrap() + 2;
+                    format!("{}{}", &t[..start], &t[end..])
+                }
+                _ => t,
+            };
+            (p, t)
+        })
+        .collect();
+    let err = PolicyEngine::from_files(&files).expect_err("refused");
+    assert!(
+        matches!(&err, PackError::Rule { rule, .. } if rule == "cn.impact-assessment"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("no basis twin"), "{err}");
+    // A twin naming a ground the facts do not have is refused too.
+    let err = refuse("CN/manifest.toml", |t| {
+        t.replacen(
+            "grounds = [\"impact_assessment\"]",
+            "grounds = [\"good_will\"]",
+            1,
+        )
+    });
+    assert!(err.to_string().contains("'good_will'"), "{err}");
+}
