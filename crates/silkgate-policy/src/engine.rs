@@ -49,6 +49,8 @@ pub struct PolicyEngine {
     states: BTreeMap<StateCode, RulePack>,
     treaties: Vec<RulePack>,
     exemptions: BTreeSet<String>,
+    /// Format-1 exemption words and the namespaced words they stand for, of every pack.
+    aliases: BTreeMap<String, Vec<String>>,
     authority_only: BTreeSet<String>,
     case_tables: Vec<(String, String)>,
     authorizer: Authorizer,
@@ -142,6 +144,7 @@ impl PolicyEngine {
         let mut states = BTreeMap::new();
         let mut treaties = Vec::new();
         let mut exemptions = BTreeSet::new();
+        let mut aliases: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut authority_only = BTreeSet::new();
         let mut case_tables = Vec::new();
         for dir in dirs {
@@ -162,6 +165,12 @@ impl PolicyEngine {
                 case_tables.push((format!("{dir}/cases.toml"), cases.to_owned()));
             }
             exemptions.extend(pack.info.exemptions.keys().cloned());
+            for (alias, target) in &pack.info.aliases {
+                aliases
+                    .entry(alias.clone())
+                    .or_default()
+                    .push(target.clone());
+            }
             authority_only.extend(pack.info.authority_only.iter().cloned());
             match &pack.info.kind {
                 PackKind::State { state } => {
@@ -175,6 +184,7 @@ impl PolicyEngine {
             states,
             treaties,
             exemptions,
+            aliases,
             authority_only,
             case_tables,
             authorizer: Authorizer::new(),
@@ -456,8 +466,15 @@ impl PolicyEngine {
                 ),
             ));
         }
+        let mut exemptions: Vec<String> = Vec::with_capacity(facts.exemptions.len());
         for (i, word) in facts.exemptions.iter().enumerate() {
-            if !self.exemptions.contains(word) {
+            if let Some(targets) = self.aliases.get(word) {
+                exemptions.extend(targets.iter().cloned());
+                continue;
+            }
+            if self.exemptions.contains(word) {
+                exemptions.push(word.clone());
+            } else {
                 return Err(invalid(
                     &format!("exemptions[{i}]"),
                     format!(
@@ -519,6 +536,7 @@ impl PolicyEngine {
         let subjects = long("data.subjects", data.subjects)?;
         let sensitive_subjects = long("data.sensitive_subjects", sensitive_subjects)?;
         Ok(Derived {
+            exemptions,
             categories,
             personal,
             subjects,
@@ -555,6 +573,8 @@ impl PolicyEngine {
 
 /// Values computed from the facts once per decision.
 struct Derived {
+    /// The exemptions claimed, format-1 words replaced by the namespaced words they stand for.
+    exemptions: Vec<String>,
     categories: BTreeSet<&'static str>,
     personal: bool,
     subjects: i64,
@@ -669,7 +689,7 @@ fn context(full: &TransferFacts, d: &Derived, treaties: &[&str], day: i64) -> Co
         ),
         (
             "exemptions".to_owned(),
-            strings(facts.exemptions.iter().map(String::as_str)),
+            strings(d.exemptions.iter().map(String::as_str)),
         ),
         ("treaties".to_owned(), strings(treaties.iter().copied())),
     ];

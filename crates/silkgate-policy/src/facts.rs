@@ -69,9 +69,11 @@ pub struct Facts {
     /// Grounds already in place (filed contract, approval, consent...); left out means false.
     #[serde(default)]
     pub grounds: Grounds,
-    /// Exemptions the exporter claims, in the words the packs' manifests declare (for China:
-    /// `contract-with-individual`, `cross-border-hr`, `emergency`, `collected-abroad`,
-    /// `free-trade-zone`).
+    /// Exemptions the exporter claims, in the words the packs' manifests declare, namespaced
+    /// by state (for China: `cn.contract-with-individual`, `cn.cross-border-hr`,
+    /// `cn.emergency`, `cn.collected-abroad`, `cn.free-trade-zone`). The format-1 words
+    /// without a prefix (`emergency`, ...) are still read, as every namespaced word a pack's
+    /// `[aliases]` gives them (`emergency` is both `cn.emergency` and `ru.vital-interests`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exemptions: Vec<String>,
 }

@@ -106,8 +106,11 @@ pub struct PackInfo {
     pub unverified_rules: usize,
     /// Instruments by short key.
     pub instruments: BTreeMap<String, Instrument>,
-    /// Exemption words this pack recognises, with their meaning.
+    /// Exemption words this pack recognises, with their meaning; namespaced by the pack
+    /// (`cn.emergency` is not `ru.vital-interests`).
     pub exemptions: BTreeMap<String, String>,
+    /// Words of facts format 1 and the namespaced exemption of this pack each stands for.
+    pub aliases: BTreeMap<String, String>,
     /// Ids of the obligations this pack can raise.
     pub obligations: Vec<String>,
     /// Obligations of this pack that only an authority can meet (manifest `authority_only`).
@@ -133,6 +136,8 @@ struct ManifestFile {
     instruments: BTreeMap<String, Instrument>,
     #[serde(default)]
     exemptions: BTreeMap<String, String>,
+    #[serde(default)]
+    aliases: BTreeMap<String, String>,
     #[serde(default)]
     obligations: BTreeMap<String, ObligationFile>,
     rules: BTreeMap<String, RuleFile>,
@@ -305,6 +310,25 @@ impl RulePack {
             )));
         }
 
+        let prefix = format!("{}.", id.to_lowercase());
+        if let Some(word) = manifest
+            .exemptions
+            .keys()
+            .find(|w| !w.starts_with(&prefix) && !id.contains('-'))
+        {
+            return Err(file_err(format!(
+                "exemption '{word}' is not namespaced: a state's exemption words begin with '{prefix}'"
+            )));
+        }
+        if let Some((alias, target)) = manifest
+            .aliases
+            .iter()
+            .find(|(_, t)| !manifest.exemptions.contains_key(*t))
+        {
+            return Err(file_err(format!(
+                "alias '{alias}' stands for '{target}', which is not under [exemptions]"
+            )));
+        }
         let parsed = PolicySet::from_str(policies_text).map_err(|e| PackError::File {
             file: policies_file.clone(),
             reason: describe(&e, policies_text),
@@ -574,6 +598,7 @@ impl RulePack {
                 unverified_rules,
                 instruments: manifest.instruments,
                 exemptions: manifest.exemptions,
+                aliases: manifest.aliases,
                 obligations: obligations.iter().map(|(id, _)| id.clone()).collect(),
                 authority_only,
                 notes: manifest.notes,

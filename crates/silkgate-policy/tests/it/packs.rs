@@ -200,3 +200,21 @@ fn an_obligation_without_a_basis_twin_is_refused() {
     });
     assert!(err.to_string().contains("'good_will'"), "{err}");
 }
+
+#[test]
+fn exemption_words_are_namespaced_and_aliases_name_one() {
+    let err = refuse("RU/manifest.toml", |t| {
+        t.replacen("\"ru.vital-interests\" = ", "vital-interests = ", 1)
+    });
+    assert!(err.to_string().contains("not namespaced"), "{err}");
+    let err = refuse("CN/manifest.toml", |t| {
+        t.replacen(
+            "emergency = \"cn.emergency\"",
+            "emergency = \"cn.urgency\"",
+            1,
+        )
+    });
+    assert!(err.to_string().contains("'cn.urgency'"), "{err}");
+    let ru = engine().packs().find(|p| p.id == "RU").unwrap();
+    assert_eq!(ru.aliases["emergency"], "ru.vital-interests");
+}
