@@ -3,15 +3,17 @@
 //! `cargo bench -p silkgate-policy --bench decide` loads all packs (embedded) 20 times and
 //! reports the median load-and-validate time, then times 100,000 decisions over a fixed mix of
 //! generated facts (every pair of member states, all recipient kinds, counts around every China
-//! threshold, random categories and grounds) and reports median, p99 and max.
+//! threshold, random categories, grounds, exporter roles and consent kinds, on days either side
+//! of India's DPDP commencement) through `decide_on` and reports median, p99 and max.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use silkgate_model::agreement::Date;
 use silkgate_model::{DataCategory, MEMBER_STATES, Sector};
 use silkgate_policy::{
-    DataFacts, Exporter, Facts, Grounds, Outcome, PolicyEngine, Recipient, RecipientKind,
-    YearToDate,
+    ConsentKind, DataFacts, Exporter, ExporterRole, Facts, Grounds, Outcome, PolicyEngine,
+    Recipient, RecipientKind, TransferFacts, YearToDate,
 };
 
 /// A small deterministic generator (SplitMix64) so every run decides the same mix.
@@ -33,6 +35,24 @@ impl Mix {
     }
 }
 
+fn full_facts(mix: &mut Mix) -> TransferFacts {
+    let mut f = TransferFacts::from(facts(mix));
+    let days = ["2026-12-07", "2027-06-01"];
+    f.date = Some(days[mix.below(2) as usize].parse().expect("valid dates"));
+    if mix.flag(5) {
+        f.exporter_roles.push(ExporterRole::PaymentSystemOperator);
+    }
+    if mix.flag(5) {
+        f.exporter_roles.push(ExporterRole::TelecomOperator);
+    }
+    if mix.flag(3) {
+        f.consent_kinds
+            .push(ConsentKind::ALL[mix.below(ConsentKind::ALL.len() as u64) as usize]);
+    }
+    f.domestic_storage_with_return = mix.flag(3);
+    f
+}
+
 fn facts(mix: &mut Mix) -> Facts {
     let a = mix.below(10) as usize;
     let b = (a + 1 + mix.below(9) as usize) % 10;
@@ -50,7 +70,8 @@ fn facts(mix: &mut Mix) -> Facts {
         RecipientKind::Enterprise,
         RecipientKind::PublicBody,
         RecipientKind::ForeignAuthority,
-    ][mix.below(3) as usize];
+        RecipientKind::ForeignRegulator,
+    ][mix.below(4) as usize];
     Facts {
         from: MEMBER_STATES[a],
         to: MEMBER_STATES[b],
@@ -126,10 +147,15 @@ fn main() {
     );
 
     let mut mix = Mix(2026);
-    let inputs: Vec<Facts> = (0..100_000).map(|_| facts(&mut mix)).collect();
+    let today: Date = "2026-12-07".parse().expect("a valid date");
+    let inputs: Vec<TransferFacts> = (0..100_000).map(|_| full_facts(&mut mix)).collect();
     // Warm up caches and the allocator.
     for f in inputs.iter().take(5_000) {
-        black_box(engine.decide(f).expect("generated facts are valid"));
+        black_box(
+            engine
+                .decide_on(f, today)
+                .expect("generated facts are valid"),
+        );
     }
     let mut times = Vec::with_capacity(inputs.len());
     let mut outcomes = [0usize; 3];
@@ -138,10 +164,10 @@ fn main() {
     for f in &inputs {
         let t = Instant::now();
         let d = engine
-            .decide(black_box(f))
+            .decide_on(black_box(f), today)
             .expect("generated facts are valid");
         times.push(t.elapsed());
-        outcomes[match d.outcome {
+        outcomes[match d.decision.outcome {
             Outcome::Allow => 0,
             Outcome::Conditional => 1,
             Outcome::Deny => 2,
@@ -178,7 +204,7 @@ fn main() {
         for f in chunk {
             black_box(
                 engine
-                    .decide(black_box(f))
+                    .decide_on(black_box(f), today)
                     .expect("generated facts are valid"),
             );
         }

@@ -4,14 +4,18 @@
 //! A table has `[defaults]` (a facts document) and `[[case]]` entries. Each case names the
 //! facts it changes (`facts = {...}`, merged into the defaults table by table) and what it
 //! expects: `outcome`, the exact set of `obligations`, the `cites` (each "INSTRUMENT ARTICLE",
-//! e.g. "PIPL art. 38", that must appear among the decision's citations) and optionally
-//! `rules` that must be among the reasons; or, for bad input, `error_field`, the field the
-//! error must name.
+//! e.g. "PIPL art. 40", that must appear among the decision's citations), optionally
+//! `rules` that must be among the reasons, `bases` that must be among the bases (the basis
+//! rules that made it lawful) and `unverified` (whether the decision must carry the flag); or,
+//! for bad input, `error_field`, the field the error must name.
+//!
+//! Every case is decided on the day its facts name (`date`, usually in `[defaults]`); a case
+//! without one is refused as malformed, so that no table depends on the day it is run.
 
 use serde::Deserialize;
 
 use crate::engine::PolicyEngine;
-use crate::facts::{Facts, FactsError};
+use crate::facts::{FactsError, TransferFacts};
 use crate::pack::PackError;
 
 #[derive(Debug, Deserialize)]
@@ -35,6 +39,9 @@ struct CaseEntry {
     cites: Vec<String>,
     #[serde(default)]
     rules: Vec<String>,
+    #[serde(default)]
+    bases: Vec<String>,
+    unverified: Option<bool>,
     error_field: Option<String>,
 }
 
@@ -77,13 +84,26 @@ pub fn run_case_table(
         let mut doc = table.defaults.clone();
         merge(&mut doc, case.facts);
         let mut failures = Vec::new();
-        let decided = serde_json::to_value(&doc)
+        let parsed = serde_json::to_value(&doc)
             .map_err(|e| FactsError::Invalid {
                 field: "(case)".into(),
                 reason: e.to_string(),
             })
-            .and_then(Facts::from_value)
-            .and_then(|facts| engine.decide(&facts));
+            .and_then(TransferFacts::from_value);
+        if matches!(&parsed, Ok(f) if f.date.is_none()) {
+            return Err(PackError::File {
+                file: file.to_owned(),
+                reason: format!(
+                    "case {} \"{}\": give the day to decide on as `date` (in [defaults] or the case)",
+                    i + 1,
+                    case.name
+                ),
+            });
+        }
+        let decided = parsed.and_then(|facts| {
+            let day = facts.date.expect("checked above");
+            engine.decide_on(&facts, day)
+        });
         match (&case.error_field, &case.outcome, decided) {
             (Some(field), None, Err(err)) => {
                 let named = match &err {
@@ -98,9 +118,23 @@ pub fn run_case_table(
             }
             (Some(field), None, Ok(d)) => failures.push(format!(
                 "expected an error naming `{field}`, got a decision: {}",
-                d.outcome
+                d.decision.outcome
             )),
-            (None, Some(outcome), Ok(decision)) => {
+            (None, Some(outcome), Ok(ruling)) => {
+                for basis in &case.bases {
+                    if !ruling.bases.iter().any(|b| &b.rule == basis) {
+                        failures.push(format!("basis {basis} is not among the bases"));
+                    }
+                }
+                if let Some(flag) = case.unverified
+                    && ruling.has_unverified() != flag
+                {
+                    failures.push(format!(
+                        "unverified: expected {flag}, got {}",
+                        ruling.has_unverified()
+                    ));
+                }
+                let decision = ruling.decision;
                 if decision.outcome.as_str() != outcome {
                     failures.push(format!(
                         "outcome: expected {outcome}, got {}",
@@ -149,6 +183,35 @@ pub fn run_case_table(
         });
     }
     Ok(results)
+}
+
+/// The facts of every case of a table that expects a decision (not an error), as (case name,
+/// facts), for tests that reuse the lawyers' cases.
+///
+/// # Errors
+/// [`PackError::File`] if the table is malformed or a case's facts do not parse.
+pub fn case_facts(file: &str, text: &str) -> Result<Vec<(String, TransferFacts)>, PackError> {
+    let table: CaseFile = toml::from_str(text).map_err(|e| PackError::File {
+        file: file.to_owned(),
+        reason: e.to_string().trim_end().to_owned(),
+    })?;
+    let mut out = Vec::new();
+    for case in table.cases {
+        if case.error_field.is_some() {
+            continue;
+        }
+        let mut doc = table.defaults.clone();
+        merge(&mut doc, case.facts);
+        let facts = serde_json::to_value(&doc)
+            .map_err(|e| e.to_string())
+            .and_then(|v| TransferFacts::from_value(v).map_err(|e| e.to_string()))
+            .map_err(|reason| PackError::File {
+                file: file.to_owned(),
+                reason: format!("case \"{}\": {reason}", case.name),
+            })?;
+        out.push((case.name, facts));
+    }
+    Ok(out)
 }
 
 /// Runs every case table loaded with the engine.

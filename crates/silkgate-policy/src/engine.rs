@@ -8,11 +8,12 @@ use std::str::FromStr;
 use cedar_policy::{
     Authorizer, Context, Entities, EntityUid, PolicySet, Request, RestrictedExpression, Schema,
 };
+use silkgate_model::agreement::Date;
 use silkgate_model::{DataCategory, StateCode};
 
-use crate::decision::{Decision, Obligation, Outcome, Reason};
-use crate::facts::{Facts, FactsError};
-use crate::pack::{PackError, PackInfo, PackKind, RuleKind, RulePack, load_schema};
+use crate::decision::{Basis, Decision, Obligation, Outcome, Reason, Ruling};
+use crate::facts::{ConsentKind, Facts, FactsError, TransferFacts};
+use crate::pack::{PackError, PackInfo, PackKind, RuleKind, RulePack, day_number, load_schema};
 
 /// Name of the shared schema file at the top of a rule-pack directory.
 pub const SCHEMA_FILE: &str = "schema.cedarschema";
@@ -48,6 +49,9 @@ pub struct PolicyEngine {
     states: BTreeMap<StateCode, RulePack>,
     treaties: Vec<RulePack>,
     exemptions: BTreeSet<String>,
+    /// Format-1 exemption words and the namespaced words they stand for, of every pack.
+    aliases: BTreeMap<String, Vec<String>>,
+    authority_only: BTreeSet<String>,
     case_tables: Vec<(String, String)>,
     authorizer: Authorizer,
     principal: EntityUid,
@@ -140,6 +144,8 @@ impl PolicyEngine {
         let mut states = BTreeMap::new();
         let mut treaties = Vec::new();
         let mut exemptions = BTreeSet::new();
+        let mut aliases: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut authority_only = BTreeSet::new();
         let mut case_tables = Vec::new();
         for dir in dirs {
             let need = |file: &str| {
@@ -159,6 +165,13 @@ impl PolicyEngine {
                 case_tables.push((format!("{dir}/cases.toml"), cases.to_owned()));
             }
             exemptions.extend(pack.info.exemptions.keys().cloned());
+            for (alias, target) in &pack.info.aliases {
+                aliases
+                    .entry(alias.clone())
+                    .or_default()
+                    .push(target.clone());
+            }
+            authority_only.extend(pack.info.authority_only.iter().cloned());
             match &pack.info.kind {
                 PackKind::State { state } => {
                     states.insert(*state, pack);
@@ -171,6 +184,8 @@ impl PolicyEngine {
             states,
             treaties,
             exemptions,
+            aliases,
+            authority_only,
             case_tables,
             authorizer: Authorizer::new(),
             principal: uid(r#"Organisation::"exporter""#),
@@ -194,14 +209,55 @@ impl PolicyEngine {
         &self.case_tables
     }
 
-    /// Decides a proposed transfer with the packs that apply to it: the exporting state's, the
-    /// importing state's, and those of treaties both have ratified.
+    /// The obligation ids that only an authority can meet (the manifests' `authority_only`),
+    /// of every loaded pack: an agreement whose worst case raises one waits for that
+    /// authority's approval, since the parties cannot meet it between themselves.
+    pub fn authority_only_obligations(&self) -> &BTreeSet<String> {
+        &self.authority_only
+    }
+
+    /// The grounds (words of the facts' `grounds`) that meet an obligation, by the basis twins
+    /// of every rule that raises it, for telling a user how to meet it. Empty for an id no
+    /// pack raises.
+    pub fn grounds_meeting(&self, obligation: &str) -> BTreeSet<&str> {
+        self.states
+            .values()
+            .chain(self.treaties.iter())
+            .flat_map(|p| p.rules.values())
+            .filter(|r| r.meets.as_deref() == Some(obligation))
+            .flat_map(|r| r.grounds.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// Decides a format-1 facts document under the law in force today (UTC, read from the
+    /// system clock): the entry point kept for callers written before format 2. It returns
+    /// the [`Decision`] part of [`PolicyEngine::decide_on`].
+    ///
+    /// # Errors
+    /// As [`PolicyEngine::decide_on`].
+    pub fn decide(&self, facts: &Facts) -> Result<Decision, FactsError> {
+        let today = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        let facts = TransferFacts::from(facts.clone());
+        self.decide_on(&facts, Date::from_unix_seconds(today))
+            .map(|r| r.decision)
+    }
+
+    /// Decides a proposed transfer with the packs that apply to it (the exporting state's,
+    /// the importing state's, and those of treaties both have ratified) under the rules in
+    /// force on the facts' `date`, or on `today` when the facts give none. The caller passes
+    /// today so that deciding reads no clock.
     ///
     /// # Errors
     /// [`FactsError`] naming the field when the facts are inconsistent or name a state with no
     /// pack; no partial decision is ever returned.
-    pub fn decide(&self, facts: &Facts) -> Result<Decision, FactsError> {
-        let derived = self.derive(facts)?;
+    pub fn decide_on(&self, full: &TransferFacts, today: Date) -> Result<Ruling, FactsError> {
+        let facts = &full.facts;
+        let date = full.date.unwrap_or(today);
+        let day = day_number(date);
+        let derived = self.derive(facts, full)?;
         let exporter = &self.states[&facts.from];
         let importer = &self.states[&facts.to];
         let mut applicable: Vec<&RulePack> = vec![exporter, importer];
@@ -212,7 +268,7 @@ impl PolicyEngine {
             self.principal.clone(),
             self.action.clone(),
             self.resource.clone(),
-            context(facts, &derived, &treaty_ids),
+            context(full, &derived, &treaty_ids, day),
             None,
         )
         .map_err(|e| FactsError::Evaluation {
@@ -223,6 +279,7 @@ impl PolicyEngine {
         let mut deny = false;
         let mut reasons: Vec<Reason> = Vec::new();
         let mut obligations: Vec<Obligation> = Vec::new();
+        let mut bases: Vec<Basis> = Vec::new();
         let mut rulepacks = BTreeMap::new();
         for (i, pack) in applicable.iter().enumerate() {
             rulepacks.insert(pack.info.id.clone(), pack.info.version.clone());
@@ -236,12 +293,21 @@ impl PolicyEngine {
             if fired.iter().any(|r| r.kind == RuleKind::Deny) {
                 fired.extend(self.evaluate(pack, permits, &request)?);
             }
+            // A rule outside its days of force is as if it had not held.
+            fired.retain(|r| r.in_force(day));
             fired.sort_by_key(|r| (r.kind != RuleKind::Deny, r.order));
             let only_base = fired.iter().all(|r| r.kind == RuleKind::Base);
             for rule in fired {
                 match rule.kind {
                     RuleKind::Base if !only_base => continue,
                     RuleKind::Deny => deny = true,
+                    RuleKind::Basis => bases.push(Basis {
+                        rule: rule.reason.rule.clone(),
+                        meets: rule.meets.clone(),
+                        grounds: rule.grounds.clone(),
+                        text: rule.reason.text.clone(),
+                        citations: rule.reason.citations.clone(),
+                    }),
                     _ => {}
                 }
                 if let Some(index) = rule.obligation {
@@ -273,11 +339,15 @@ impl PolicyEngine {
         } else {
             Outcome::Allow
         };
-        Ok(Decision {
-            outcome,
-            obligations,
-            reasons,
-            rulepacks,
+        Ok(Ruling {
+            decision: Decision {
+                outcome,
+                obligations,
+                reasons,
+                rulepacks,
+            },
+            date,
+            bases,
         })
     }
 
@@ -319,7 +389,7 @@ impl PolicyEngine {
     }
 
     /// Checks the facts against what is loaded and computes the derived values the packs read.
-    fn derive(&self, facts: &Facts) -> Result<Derived, FactsError> {
+    fn derive(&self, facts: &Facts, full: &TransferFacts) -> Result<Derived, FactsError> {
         let invalid = |field: &str, reason: String| FactsError::Invalid {
             field: field.to_owned(),
             reason,
@@ -396,8 +466,15 @@ impl PolicyEngine {
                 ),
             ));
         }
+        let mut exemptions: Vec<String> = Vec::with_capacity(facts.exemptions.len());
         for (i, word) in facts.exemptions.iter().enumerate() {
-            if !self.exemptions.contains(word) {
+            if let Some(targets) = self.aliases.get(word) {
+                exemptions.extend(targets.iter().cloned());
+                continue;
+            }
+            if self.exemptions.contains(word) {
+                exemptions.push(word.clone());
+            } else {
                 return Err(invalid(
                     &format!("exemptions[{i}]"),
                     format!(
@@ -425,8 +502,14 @@ impl PolicyEngine {
         }
         let has = |set: &[DataCategory]| set.iter().any(|c| categories.contains(c.as_str()));
         let personal = has(&PERSONAL_CATEGORIES) || data.subjects > 0;
+        // Children's data counts as sensitive only where the facts do not say the children are
+        // all 14 or older (China, PIPL art. 28: PI of minors under 14).
+        let sensitive_category = SENSITIVE_CATEGORIES.iter().any(|c| {
+            categories.contains(c.as_str())
+                && (*c != DataCategory::Children || full.children_under_14)
+        });
         // Conservative: sensitive categories without a count mean every subject is sensitive.
-        let sensitive_subjects = if has(&SENSITIVE_CATEGORIES) && data.sensitive_subjects == 0 {
+        let sensitive_subjects = if sensitive_category && data.sensitive_subjects == 0 {
             data.subjects
         } else {
             data.sensitive_subjects
@@ -444,17 +527,24 @@ impl PolicyEngine {
                 })
                 .and_then(|v| long(field, v))
         };
+        let year_subjects = sum("year_to_date.subjects", ytd.subjects, data.subjects)?;
+        let year_sensitive = sum(
+            "year_to_date.sensitive_subjects",
+            ytd.sensitive_subjects,
+            sensitive_subjects,
+        )?;
+        let subjects = long("data.subjects", data.subjects)?;
+        let sensitive_subjects = long("data.sensitive_subjects", sensitive_subjects)?;
         Ok(Derived {
+            exemptions,
             categories,
             personal,
-            subjects: long("data.subjects", data.subjects)?,
-            sensitive_subjects: long("data.sensitive_subjects", sensitive_subjects)?,
-            year_subjects: sum("year_to_date.subjects", ytd.subjects, data.subjects)?,
-            year_sensitive: sum(
-                "year_to_date.sensitive_subjects",
-                ytd.sensitive_subjects,
-                sensitive_subjects,
-            )?,
+            subjects,
+            sensitive_subjects,
+            other_subjects: subjects - sensitive_subjects,
+            year_subjects,
+            year_sensitive,
+            year_other: year_subjects - year_sensitive,
         })
     }
 
@@ -462,12 +552,18 @@ impl PolicyEngine {
     /// against (used by the tests; `decide` skips it for speed).
     #[doc(hidden)]
     pub fn check_context_against_schema(&self, facts: &Facts) -> Result<(), String> {
-        let derived = self.derive(facts).map_err(|e| e.to_string())?;
+        self.check_full_context_against_schema(&TransferFacts::from(facts.clone()))
+    }
+
+    /// As [`PolicyEngine::check_context_against_schema`], for a format-2 document.
+    #[doc(hidden)]
+    pub fn check_full_context_against_schema(&self, full: &TransferFacts) -> Result<(), String> {
+        let derived = self.derive(&full.facts, full).map_err(|e| e.to_string())?;
         Request::new(
             self.principal.clone(),
             self.action.clone(),
             self.resource.clone(),
-            context(facts, &derived, &[]),
+            context(full, &derived, &[], 20261207),
             Some(&self.schema),
         )
         .map(|_| ())
@@ -477,12 +573,17 @@ impl PolicyEngine {
 
 /// Values computed from the facts once per decision.
 struct Derived {
+    /// The exemptions claimed, format-1 words replaced by the namespaced words they stand for.
+    exemptions: Vec<String>,
     categories: BTreeSet<&'static str>,
     personal: bool,
     subjects: i64,
     sensitive_subjects: i64,
+    /// Subjects whose data in this transfer is not sensitive (China counts them apart).
+    other_subjects: i64,
     year_subjects: i64,
     year_sensitive: i64,
+    year_other: i64,
 }
 
 fn record(fields: Vec<(&str, RestrictedExpression)>) -> RestrictedExpression {
@@ -499,11 +600,26 @@ fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> RestrictedExpression
 }
 
 /// Builds the Cedar context declared in `rulepacks/schema.cedarschema`.
-fn context(facts: &Facts, d: &Derived, treaties: &[&str]) -> Context {
+fn context(full: &TransferFacts, d: &Derived, treaties: &[&str], day: i64) -> Context {
     let b = RestrictedExpression::new_bool;
     let n = RestrictedExpression::new_long;
+    let facts = &full.facts;
     let g = &facts.grounds;
+    // Format-1 meanings of the format-2 grounds (see the facts module): consent without kinds
+    // is every kind; a notice without its states names the destination.
+    let consent = g.consent || !full.consent_kinds.is_empty();
+    let consent_kinds: Vec<&str> = if full.consent_kinds.is_empty() && g.consent {
+        ConsentKind::ALL.iter().map(|k| k.as_str()).collect()
+    } else {
+        full.consent_kinds.iter().map(|k| k.as_str()).collect()
+    };
+    let notice_covers: Vec<&str> = if full.notice_covers.is_empty() && g.regulator_notified {
+        vec![facts.to.as_str()]
+    } else {
+        full.notice_covers.iter().map(|s| s.as_str()).collect()
+    };
     let pairs = vec![
+        ("date".to_owned(), n(day)),
         ("from".to_owned(), string(facts.from.as_str())),
         ("to".to_owned(), string(facts.to.as_str())),
         (
@@ -512,6 +628,10 @@ fn context(facts: &Facts, d: &Derived, treaties: &[&str]) -> Context {
                 ("state", string(facts.from.as_str())),
                 ("ciio", b(facts.exporter.ciio)),
                 ("sector", string(facts.exporter.sector.as_str())),
+                (
+                    "roles",
+                    strings(full.exporter_roles.iter().map(|r| r.as_str())),
+                ),
             ]),
         ),
         (
@@ -528,6 +648,9 @@ fn context(facts: &Facts, d: &Derived, treaties: &[&str]) -> Context {
                 ("personal", b(d.personal)),
                 ("subjects", n(d.subjects)),
                 ("sensitive_subjects", n(d.sensitive_subjects)),
+                ("other_subjects", n(d.other_subjects)),
+                ("citizens_of_exporter", b(full.citizens_of_exporter)),
+                ("children_under_14", b(full.children_under_14)),
             ]),
         ),
         (
@@ -535,12 +658,14 @@ fn context(facts: &Facts, d: &Derived, treaties: &[&str]) -> Context {
             record(vec![
                 ("subjects", n(d.year_subjects)),
                 ("sensitive_subjects", n(d.year_sensitive)),
+                ("other_subjects", n(d.year_other)),
             ]),
         ),
         (
             "grounds".to_owned(),
             record(vec![
-                ("consent", b(g.consent)),
+                ("consent", b(consent)),
+                ("consent_kinds", strings(consent_kinds)),
                 ("standard_contract", b(g.standard_contract)),
                 ("certification", b(g.certification)),
                 ("security_assessment", b(g.security_assessment)),
@@ -550,11 +675,21 @@ fn context(facts: &Facts, d: &Derived, treaties: &[&str]) -> Context {
                 ("impact_assessment", b(g.impact_assessment)),
                 ("domestic_database", b(g.domestic_database)),
                 ("waiting_period_elapsed", b(g.waiting_period_elapsed)),
+                (
+                    "security_assessment_on",
+                    n(full.security_assessment_on.map(day_number).unwrap_or(0)),
+                ),
+                ("notice_covers", strings(notice_covers)),
+                (
+                    "domestic_storage_with_return",
+                    b(full.domestic_storage_with_return),
+                ),
+                ("subjects_notified", b(full.subjects_notified)),
             ]),
         ),
         (
             "exemptions".to_owned(),
-            strings(facts.exemptions.iter().map(String::as_str)),
+            strings(d.exemptions.iter().map(String::as_str)),
         ),
         ("treaties".to_owned(), strings(treaties.iter().copied())),
     ];

@@ -33,10 +33,11 @@ mod engine;
 mod facts;
 mod pack;
 
-pub use cases::{CaseResult, run_all, run_case_table};
-pub use decision::{Citation, Decision, Obligation, Outcome, Reason, Texts};
+pub use cases::{CaseResult, case_facts, run_all, run_case_table};
+pub use decision::{Basis, Citation, Decision, Obligation, Outcome, Reason, Ruling, Texts};
 pub use engine::{PolicyEngine, SCHEMA_FILE};
 pub use facts::{
-    DataFacts, Exporter, Facts, FactsError, Grounds, Recipient, RecipientKind, YearToDate,
+    ConsentKind, DataFacts, Exporter, ExporterRole, FACTS_FORMAT, Facts, FactsError, GROUND_NAMES,
+    Grounds, Recipient, RecipientKind, TransferFacts, YearToDate,
 };
 pub use pack::{Instrument, PackError, PackInfo, PackKind};

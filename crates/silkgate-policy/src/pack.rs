@@ -8,8 +8,10 @@ use std::str::FromStr;
 use cedar_policy::{Effect, PolicyId, PolicySet, Schema, ValidationMode, Validator};
 use serde::{Deserialize, Serialize};
 use silkgate_model::StateCode;
+use silkgate_model::agreement::Date;
 
 use crate::decision::{Citation, Reason, Texts};
+use crate::facts::GROUND_NAMES;
 
 /// A rule pack or the schema could not be loaded; names the file, the rule where there is one,
 /// and the reason. The engine refuses to start with such a pack.
@@ -75,6 +77,13 @@ pub struct Instrument {
     /// A caution about the name or status, where the research has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// First day the instrument (or the part the pack cites) applies, where the research
+    /// gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_force_from: Option<Date>,
+    /// Day from which it no longer applies (exclusive), where it has been repealed or replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_force_until: Option<Date>,
 }
 
 /// What `silkgate policy packs` shows about a loaded pack.
@@ -97,8 +106,15 @@ pub struct PackInfo {
     pub unverified_rules: usize,
     /// Instruments by short key.
     pub instruments: BTreeMap<String, Instrument>,
-    /// Exemption words this pack recognises, with their meaning.
+    /// Exemption words this pack recognises, with their meaning; namespaced by the pack
+    /// (`cn.emergency` is not `ru.vital-interests`).
     pub exemptions: BTreeMap<String, String>,
+    /// Words of facts format 1 and the namespaced exemption of this pack each stands for.
+    pub aliases: BTreeMap<String, String>,
+    /// Ids of the obligations this pack can raise.
+    pub obligations: Vec<String>,
+    /// Obligations of this pack that only an authority can meet (manifest `authority_only`).
+    pub authority_only: Vec<String>,
     /// Cautions and what the pack does not encode.
     pub notes: Vec<String>,
 }
@@ -121,8 +137,22 @@ struct ManifestFile {
     #[serde(default)]
     exemptions: BTreeMap<String, String>,
     #[serde(default)]
-    obligations: BTreeMap<String, Texts>,
+    aliases: BTreeMap<String, String>,
+    #[serde(default)]
+    obligations: BTreeMap<String, ObligationFile>,
     rules: BTreeMap<String, RuleFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObligationFile {
+    en: String,
+    ru: String,
+    zh: String,
+    /// Only an authority's act meets it (an approval, an assessment passed); the parties
+    /// cannot meet it among themselves. Agreements then wait for that authority.
+    #[serde(default)]
+    authority_only: bool,
 }
 
 fn yes() -> bool {
@@ -137,7 +167,19 @@ struct RuleFile {
     zh: String,
     #[serde(default = "yes")]
     verified: bool,
+    #[serde(default)]
     citations: Vec<CitationFile>,
+    /// For a basis twin: the obligation rule whose duty it shows met. The twin cites that
+    /// rule's articles with its verification mark, then its own `citations`.
+    #[serde(default)]
+    twin_of: Option<String>,
+    /// For a basis twin: the grounds (words of the facts' `grounds`) that meet the duty.
+    #[serde(default)]
+    grounds: Vec<String>,
+    #[serde(default)]
+    in_force_from: Option<Date>,
+    #[serde(default)]
+    in_force_until: Option<Date>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,7 +213,29 @@ pub(crate) struct CompiledRule {
     pub kind: RuleKind,
     /// Index into [`RulePack::obligations`] for obligation rules.
     pub obligation: Option<usize>,
+    /// For a basis twin: the obligation id it meets, and the grounds that meet it.
+    pub meets: Option<String>,
+    pub grounds: Vec<String>,
+    /// The days the rule applies: from (inclusive) and until (exclusive), as YYYYMMDD.
+    pub in_force_from: Option<i64>,
+    pub in_force_until: Option<i64>,
     pub reason: Reason,
+}
+
+impl CompiledRule {
+    /// Whether the rule is in force on `day` (YYYYMMDD).
+    pub(crate) fn in_force(&self, day: i64) -> bool {
+        self.in_force_from.is_none_or(|from| day >= from)
+            && self.in_force_until.is_none_or(|until| day < until)
+    }
+}
+
+/// A date as the number YYYYMMDD, the form the packs compare (`context.date >= 20270513`).
+pub(crate) fn day_number(date: Date) -> i64 {
+    let text = date.to_string();
+    text.bytes()
+        .filter(u8::is_ascii_digit)
+        .fold(0i64, |n, b| n * 10 + i64::from(b - b'0'))
 }
 
 /// A loaded, validated pack.
@@ -246,6 +310,25 @@ impl RulePack {
             )));
         }
 
+        let prefix = format!("{}.", id.to_lowercase());
+        if let Some(word) = manifest
+            .exemptions
+            .keys()
+            .find(|w| !w.starts_with(&prefix) && !id.contains('-'))
+        {
+            return Err(file_err(format!(
+                "exemption '{word}' is not namespaced: a state's exemption words begin with '{prefix}'"
+            )));
+        }
+        if let Some((alias, target)) = manifest
+            .aliases
+            .iter()
+            .find(|(_, t)| !manifest.exemptions.contains_key(*t))
+        {
+            return Err(file_err(format!(
+                "alias '{alias}' stands for '{target}', which is not under [exemptions]"
+            )));
+        }
         let parsed = PolicySet::from_str(policies_text).map_err(|e| PackError::File {
             file: policies_file.clone(),
             reason: describe(&e, policies_text),
@@ -348,15 +431,58 @@ impl RulePack {
                         reason: format!("citation source '{}' is not a URL", c.source),
                     });
                 }
+                let named = &manifest.instruments[&c.instrument];
                 citations.push(Citation {
                     state: id.clone(),
                     instrument: c.instrument.clone(),
+                    instrument_en: named.en.clone(),
+                    instrument_original: named.original.clone(),
+                    note: named.note.clone(),
                     article: c.article.clone(),
                     source: c.source.clone(),
                     verified: c.verified && entry.verified,
                 });
             }
-            if citations.is_empty() && kind != RuleKind::Base {
+            if entry.twin_of.is_some() == entry.grounds.is_empty() {
+                return Err(PackError::Rule {
+                    file: manifest_file.clone(),
+                    rule: rule_id.clone(),
+                    reason: "`twin_of` and `grounds` go together: a basis twin names the \
+                             obligation rule it meets and the grounds that meet it"
+                        .into(),
+                });
+            }
+            if entry.twin_of.is_some() && kind != RuleKind::Basis {
+                return Err(PackError::Rule {
+                    file: manifest_file.clone(),
+                    rule: rule_id.clone(),
+                    reason: "has `twin_of` but is not a @kind(\"basis\") permit".into(),
+                });
+            }
+            if let Some(bad) = entry
+                .grounds
+                .iter()
+                .find(|g| !GROUND_NAMES.contains(&g.as_str()))
+            {
+                return Err(PackError::Rule {
+                    file: manifest_file.clone(),
+                    rule: rule_id.clone(),
+                    reason: format!(
+                        "ground '{bad}' is not a ground of the facts; known: {}",
+                        GROUND_NAMES.join(", ")
+                    ),
+                });
+            }
+            if let (Some(from), Some(until)) = (entry.in_force_from, entry.in_force_until)
+                && from >= until
+            {
+                return Err(PackError::Rule {
+                    file: manifest_file.clone(),
+                    rule: rule_id.clone(),
+                    reason: format!("in_force_from {from} is not before in_force_until {until}"),
+                });
+            }
+            if citations.is_empty() && kind != RuleKind::Base && entry.twin_of.is_none() {
                 return Err(PackError::Rule {
                     file: manifest_file.clone(),
                     rule: rule_id.clone(),
@@ -387,6 +513,10 @@ impl RulePack {
                     order,
                     kind,
                     obligation,
+                    meets: entry.twin_of.clone(),
+                    grounds: entry.grounds.clone(),
+                    in_force_from: entry.in_force_from.map(day_number),
+                    in_force_until: entry.in_force_until.map(day_number),
                     reason: Reason {
                         rule: rule_id,
                         text: Texts {
@@ -399,6 +529,7 @@ impl RulePack {
                 },
             );
         }
+        resolve_twins(&manifest_file, &mut rules, &obligation_ids)?;
         if base_rules != 1 {
             return Err(PackError::File {
                 file: policies_file,
@@ -436,9 +567,25 @@ impl RulePack {
             .values()
             .filter(|r| r.reason.citations.iter().any(|c| !c.verified))
             .count();
+        let authority_only = manifest
+            .obligations
+            .iter()
+            .filter(|(_, o)| o.authority_only)
+            .map(|(id, _)| id.clone())
+            .collect();
         let obligations = manifest
             .obligations
             .into_iter()
+            .map(|(id, o)| {
+                (
+                    id,
+                    Texts {
+                        en: o.en,
+                        ru: o.ru,
+                        zh: o.zh,
+                    },
+                )
+            })
             .collect::<Vec<(String, Texts)>>();
         Ok(RulePack {
             info: PackInfo {
@@ -451,6 +598,9 @@ impl RulePack {
                 unverified_rules,
                 instruments: manifest.instruments,
                 exemptions: manifest.exemptions,
+                aliases: manifest.aliases,
+                obligations: obligations.iter().map(|(id, _)| id.clone()).collect(),
+                authority_only,
                 notes: manifest.notes,
             },
             all,
@@ -461,6 +611,82 @@ impl RulePack {
             obligations,
         })
     }
+}
+
+/// Gives every basis twin the citations of the obligation rule it meets (first, with that
+/// rule's verification mark, then its own) and the obligation's id, and checks that every
+/// obligation rule has at least one twin: a duty the facts can never meet would be a silent
+/// permanent refusal, which the law expresses as a `forbid` with its article instead.
+fn resolve_twins(
+    manifest_file: &str,
+    rules: &mut HashMap<String, CompiledRule>,
+    obligation_ids: &[&String],
+) -> Result<(), PackError> {
+    let err = |rule: &str, reason: String| PackError::Rule {
+        file: manifest_file.to_owned(),
+        rule: rule.to_owned(),
+        reason,
+    };
+    let twins: Vec<(String, String)> = rules
+        .iter()
+        .filter_map(|(id, r)| r.meets.clone().map(|of| (id.clone(), of)))
+        .collect();
+    for (twin, of) in &twins {
+        let Some(target) = rules.get(of) else {
+            return Err(err(
+                twin,
+                format!("twin_of names '{of}', which is not a rule of this pack"),
+            ));
+        };
+        let Some(index) = target
+            .obligation
+            .filter(|_| target.kind == RuleKind::Obligation)
+        else {
+            return Err(err(
+                twin,
+                format!("twin_of names '{of}', which raises no obligation"),
+            ));
+        };
+        let window = (target.in_force_from, target.in_force_until);
+        let inherited = target.reason.citations.clone();
+        let obligation = obligation_ids[index].to_string();
+        let twin_rule = &rules[twin];
+        if (twin_rule.in_force_from, twin_rule.in_force_until) != window {
+            return Err(err(
+                twin,
+                format!(
+                    "its in_force_from / in_force_until differ from those of '{of}', the rule it is the twin of"
+                ),
+            ));
+        }
+        let rule = rules
+            .get_mut(twin)
+            .expect("the twin was listed from the map");
+        let own = std::mem::take(&mut rule.reason.citations);
+        rule.reason.citations = inherited;
+        for c in own {
+            if !rule.reason.citations.contains(&c) {
+                rule.reason.citations.push(c);
+            }
+        }
+        rule.meets = Some(obligation);
+    }
+    let mut orphans: Vec<&String> = rules
+        .iter()
+        .filter(|(id, r)| r.kind == RuleKind::Obligation && !twins.iter().any(|(_, of)| of == *id))
+        .map(|(id, _)| id)
+        .collect();
+    orphans.sort();
+    if let Some(orphan) = orphans.first() {
+        return Err(err(
+            orphan,
+            "raises an obligation but has no basis twin (a @kind(\"basis\") rule whose manifest \
+             entry says twin_of = this rule and names the grounds that meet it): every duty needs \
+             a ground that lifts it; a rule that truly forbids is a `forbid`"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether some `when` clause of the policy is a

@@ -136,3 +136,55 @@ pub fn engine_files() -> Vec<(String, String)> {
     }
     files
 }
+
+/// The format-2 fields, each wrong in one way, and the field the refusal must name.
+#[test]
+fn format_two_fields_name_the_field() {
+    use silkgate_policy::TransferFacts;
+    let check = |from: &str, to: &str, field: &str| {
+        assert!(GOOD.contains(from), "{from} not in the document");
+        let text = GOOD.replacen(from, to, 1);
+        let err = TransferFacts::from_json(&text).expect_err("a bad document is refused");
+        assert_eq!(field_of(&err), field, "{err}");
+    };
+    let table = [
+        (
+            r#""from": "CN","#,
+            r#""date": "2027-02-30", "from": "CN","#,
+            "date",
+        ),
+        (
+            r#""ciio": false,"#,
+            r#""ciio": false, "roles": ["bank"],"#,
+            "exporter.roles[0]",
+        ),
+        (
+            r#""consent": false,"#,
+            r#""consent": false, "consent_kinds": ["tacit"],"#,
+            "grounds.consent_kinds[0]",
+        ),
+        (
+            r#""consent": false,"#,
+            r#""consent": false, "notice_covers": ["XX1"],"#,
+            "grounds.notice_covers[0]",
+        ),
+        (
+            r#""biometric": false"#,
+            r#""biometric": false, "citizens_of_exporter": "yes""#,
+            "data.citizens_of_exporter",
+        ),
+        (
+            r#""ciio": false,"#,
+            r#""ciio": false, "role": [],"#,
+            "exporter.role",
+        ),
+    ];
+    for (from, to, field) in table {
+        check(from, to, field);
+    }
+    // A format-1 document reads the same through both parsers.
+    let one = Facts::from_json(GOOD).unwrap();
+    let two = TransferFacts::from_json(GOOD).unwrap();
+    assert_eq!(two, TransferFacts::from(one));
+    assert!(two.citizens_of_exporter && two.children_under_14 && two.date.is_none());
+}

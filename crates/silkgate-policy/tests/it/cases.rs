@@ -84,6 +84,7 @@ fn every_member_state_has_a_pack_and_a_table() {
 fn the_checker_reports_wrong_expectations() {
     let table = r#"
 [defaults]
+date = "2026-12-07"
 from = "CN"
 to = "KZ"
 exporter = { sector = "trade" }
@@ -110,4 +111,8 @@ error_field = "data.subjects"
     assert!(!results[1].passed());
     let bad = "[defaults]\nfrom = \"CN\"\n[[case]]\nname = \"neither\"\n";
     assert!(run_case_table(engine(), "bad.toml", bad).is_err());
+    // A table whose cases name no day is refused: no table may depend on the day it runs.
+    let undated = table.replace("date = \"2026-12-07\"\n", "");
+    let err = run_case_table(engine(), "undated.toml", &undated).unwrap_err();
+    assert!(err.to_string().contains("`date`"), "{err}");
 }

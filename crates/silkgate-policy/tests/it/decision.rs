@@ -1,11 +1,11 @@
 //! The decision's JSON shape, texts in three languages, citations and pack versions.
 
-use silkgate_policy::{Facts, Outcome};
+use silkgate_policy::Outcome;
 
-use crate::engine;
+use crate::rule;
 
 fn decide(json: &str) -> silkgate_policy::Decision {
-    engine().decide(&Facts::from_json(json).unwrap()).unwrap()
+    rule(json).decision
 }
 
 #[test]
@@ -31,14 +31,27 @@ fn json_shape_matches_the_issue() {
     for key in ["rule", "text", "citations"] {
         assert!(reason.get(key).is_some(), "reason lacks {key}: {reason}");
     }
+    assert_eq!(v["unverified"], false, "{v}");
     let citation = &v["obligations"][0]["citations"][0];
-    for key in ["state", "instrument", "article", "source", "verified"] {
+    for key in [
+        "state",
+        "instrument",
+        "instrument_en",
+        "instrument_original",
+        "article",
+        "source",
+        "verified",
+    ] {
         assert!(
             citation.get(key).is_some(),
             "citation lacks {key}: {citation}"
         );
     }
-    assert_eq!(v["rulepacks"]["CN"], "2026.11.26");
+    assert_eq!(
+        citation["instrument_original"], "个人信息保护法",
+        "{citation}"
+    );
+    assert_eq!(v["rulepacks"]["CN"], "2026.12.07");
     assert!(v["rulepacks"]["KZ"].is_string());
     // A decision read back is the same decision (the node stores it).
     let back: silkgate_policy::Decision = serde_json::from_value(v).unwrap();
@@ -80,6 +93,7 @@ fn unverified_facts_show_in_the_decision() {
     assert!(d.has_unverified());
     let json = serde_json::to_string(&d).unwrap();
     assert!(json.contains("\"verified\":false"), "{json}");
+    assert!(json.contains("\"unverified\":true"), "{json}");
 }
 
 #[test]
@@ -106,7 +120,7 @@ fn importer_pack_is_used_and_named() {
     );
     assert_eq!(d.outcome, Outcome::Allow);
     assert_eq!(d.rulepacks.keys().collect::<Vec<_>>(), ["CN", "KZ"]);
-    // China sets no condition on imports: its base rule says so.
+    // No rule of China's pack applies to imports: its base rule says so.
     assert!(
         d.reasons.iter().any(|r| r.rule == "cn.base"),
         "{:?}",

@@ -159,3 +159,62 @@ fn annotation_misuse_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn an_obligation_without_a_basis_twin_is_refused() {
+    // Drop the twin of China's PIPIA rule from the manifest and the policies.
+    let files: Vec<(String, String)> = engine_files()
+        .into_iter()
+        .map(|(p, t)| {
+            let t = match p.as_str() {
+                "CN/manifest.toml" => {
+                    let start = t.find("[rules.\"cn.impact-assessment.met\"]").unwrap();
+                    let end = t[start + 1..]
+                        .find("\n[")
+                        .map_or(t.len(), |e| start + 1 + e);
+                    format!("{}{}", &t[..start], &t[end..])
+                }
+                "CN/policies.cedar" => {
+                    let start = t.find("@id(\"cn.impact-assessment.met\")").unwrap();
+                    let end = start + t[start..].find("};").unwrap() + 2;
+                    format!("{}{}", &t[..start], &t[end..])
+                }
+                _ => t,
+            };
+            (p, t)
+        })
+        .collect();
+    let err = PolicyEngine::from_files(&files).expect_err("refused");
+    assert!(
+        matches!(&err, PackError::Rule { rule, .. } if rule == "cn.impact-assessment"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("no basis twin"), "{err}");
+    // A twin naming a ground the facts do not have is refused too.
+    let err = refuse("CN/manifest.toml", |t| {
+        t.replacen(
+            "grounds = [\"impact_assessment\"]",
+            "grounds = [\"good_will\"]",
+            1,
+        )
+    });
+    assert!(err.to_string().contains("'good_will'"), "{err}");
+}
+
+#[test]
+fn exemption_words_are_namespaced_and_aliases_name_one() {
+    let err = refuse("RU/manifest.toml", |t| {
+        t.replacen("\"ru.vital-interests\" = ", "vital-interests = ", 1)
+    });
+    assert!(err.to_string().contains("not namespaced"), "{err}");
+    let err = refuse("CN/manifest.toml", |t| {
+        t.replacen(
+            "emergency = \"cn.emergency\"",
+            "emergency = \"cn.urgency\"",
+            1,
+        )
+    });
+    assert!(err.to_string().contains("'cn.urgency'"), "{err}");
+    let ru = engine().packs().find(|p| p.id == "RU").unwrap();
+    assert_eq!(ru.aliases["emergency"], "ru.vital-interests");
+}

@@ -5,13 +5,16 @@ use proptest::prelude::*;
 use silkgate_model::{DataCategory, Sector, StateCode};
 use silkgate_policy::{
     DataFacts, Decision, Exporter, Facts, Grounds, Outcome, PackKind, Recipient, RecipientKind,
-    YearToDate,
+    TransferFacts, YearToDate,
 };
 
-use crate::engine;
+use crate::{day, engine};
 
 fn decide(f: &Facts) -> Decision {
-    engine().decide(f).expect("generated facts are valid")
+    engine()
+        .decide_on(&TransferFacts::from(f.clone()), day())
+        .expect("generated facts are valid")
+        .decision
 }
 
 fn rank(o: Outcome) -> u8 {
@@ -61,7 +64,8 @@ fn facts() -> impl Strategy<Value = Facts> {
     let kind = prop_oneof![
         Just(RecipientKind::Enterprise),
         Just(RecipientKind::PublicBody),
-        Just(RecipientKind::ForeignAuthority)
+        Just(RecipientKind::ForeignAuthority),
+        Just(RecipientKind::ForeignRegulator)
     ];
     let exemptions = proptest::sample::subsequence(
         vec![

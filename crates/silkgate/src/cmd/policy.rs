@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use silkgate_policy::{Citation, Decision, Facts, Outcome, PackKind, PolicyEngine};
+use silkgate_model::agreement::Date;
+use silkgate_policy::{Citation, Outcome, PackKind, PolicyEngine, Ruling, TransferFacts};
 
 /// Subcommands of `silkgate policy`.
 #[derive(Debug, clap::Subcommand)]
@@ -95,7 +96,7 @@ pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
             packs,
         } => {
             let engine = load(packs.as_deref())?;
-            let decision = decide(&engine, &facts)?;
+            let decision = decide(&engine, &facts, today())?;
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&decision)?),
                 Format::Text => print!("{}", summary(&decision)),
@@ -104,7 +105,7 @@ pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
         }
         PolicyCommand::Explain { facts, lang, packs } => {
             let engine = load(packs.as_deref())?;
-            let decision = decide(&engine, &facts)?;
+            let decision = decide(&engine, &facts, today())?;
             print!("{}", explain(&engine, &decision, lang));
             Ok(exit_for(&decision))
         }
@@ -166,20 +167,30 @@ fn load(dir: Option<&Path>) -> anyhow::Result<PolicyEngine> {
     })
 }
 
-fn decide(engine: &PolicyEngine, path: &Path) -> anyhow::Result<Decision> {
+/// Today's UTC date: the day a facts document without `date` is decided on.
+fn today() -> Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    Date::from_unix_seconds(secs)
+}
+
+fn decide(engine: &PolicyEngine, path: &Path, today: Date) -> anyhow::Result<Ruling> {
     let text = if path == Path::new("-") {
         std::io::read_to_string(std::io::stdin()).context("reading facts from standard input")?
     } else {
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
     };
-    let facts = Facts::from_json(&text).with_context(|| format!("in {}", path.display()))?;
+    let facts =
+        TransferFacts::from_json(&text).with_context(|| format!("in {}", path.display()))?;
     engine
-        .decide(&facts)
+        .decide_on(&facts, today)
         .with_context(|| format!("in {}", path.display()))
 }
 
-fn exit_for(decision: &Decision) -> ExitCode {
-    match decision.outcome {
+fn exit_for(decision: &Ruling) -> ExitCode {
+    match decision.decision.outcome {
         Outcome::Deny => ExitCode::from(1),
         Outcome::Allow | Outcome::Conditional => ExitCode::SUCCESS,
     }
@@ -194,27 +205,59 @@ fn unverified_mark(c: &Citation, lang: Lang) -> &'static str {
     }
 }
 
+/// A citation with the law's English name: `CN PIPL art. 40 (Personal Information ...)`.
 fn short(c: &Citation) -> String {
-    format!("{} {} {}", c.state, c.instrument, c.article)
+    if c.instrument_en.is_empty() {
+        format!("{} {} {}", c.state, c.instrument, c.article)
+    } else {
+        format!(
+            "{} {} {} ({})",
+            c.state, c.instrument, c.article, c.instrument_en
+        )
+    }
 }
 
-/// The `check --format text` summary: outcome, obligation ids, reason rules.
-fn summary(d: &Decision) -> String {
+fn cited(citations: &[Citation]) -> String {
+    citations
+        .iter()
+        .map(|c| format!("{}{}", short(c), unverified_mark(c, Lang::En)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The `check --format text` summary: outcome, the day decided, obligations (marked where
+/// they rest on UNVERIFIED facts), the bases that make it lawful and every reason, each with
+/// the law's name.
+fn summary(ruling: &Ruling) -> String {
+    let d = &ruling.decision;
     let mut out = format!("outcome: {}\n", d.outcome);
+    let _ = writeln!(out, "decided on: {}", ruling.date);
+    if d.has_unverified() {
+        let _ = writeln!(
+            out,
+            "UNVERIFIED: some citations rest on facts the research could not confirm"
+        );
+    }
     for o in &d.obligations {
-        let cites: Vec<String> = o.citations.iter().map(short).collect();
-        let _ = writeln!(out, "obligation: {} ({})", o.id, cites.join("; "));
+        let mark = if o.citations.iter().any(|c| !c.verified) {
+            " [UNVERIFIED]"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "obligation{mark}: {} ({})", o.id, cited(&o.citations));
+    }
+    for b in &ruling.bases {
+        let met = match &b.meets {
+            Some(ob) => format!(" meets {ob} by {}", b.grounds.join(" or ")),
+            None => String::new(),
+        };
+        let _ = writeln!(out, "basis: {}{met} ({})", b.rule, cited(&b.citations));
     }
     for r in &d.reasons {
-        let cites: Vec<String> = r
-            .citations
-            .iter()
-            .map(|c| format!("{}{}", short(c), unverified_mark(c, Lang::En)))
-            .collect();
-        if cites.is_empty() {
+        if r.citations.is_empty() {
             let _ = writeln!(out, "reason: {}", r.rule);
         } else {
-            let _ = writeln!(out, "reason: {} ({})", r.rule, cites.join("; "));
+            let _ = writeln!(out, "reason: {} ({})", r.rule, cited(&r.citations));
         }
     }
     let packs: Vec<String> = d
@@ -232,6 +275,8 @@ struct Labels {
     conditional: &'static str,
     deny: &'static str,
     obligations: &'static str,
+    bases: &'static str,
+    date: &'static str,
     none: &'static str,
     reasons: &'static str,
     packs: &'static str,
@@ -246,6 +291,8 @@ fn labels(lang: Lang) -> Labels {
             conditional: "conditional: lawful once the obligations below are met",
             deny: "deny: not lawful on these facts",
             obligations: "Obligations still to meet",
+            bases: "What makes it lawful",
+            date: "Law in force on",
             none: "none",
             reasons: "Reasons",
             packs: "Rule packs used",
@@ -257,6 +304,8 @@ fn labels(lang: Lang) -> Labels {
             conditional: "разрешено при условиях: законно после выполнения обязательств ниже",
             deny: "запрещено: при этих фактах передача незаконна",
             obligations: "Обязательства, которые нужно выполнить",
+            bases: "Правовые основания передачи",
+            date: "Право, действующее на",
             none: "нет",
             reasons: "Основания",
             packs: "Использованные пакеты правил",
@@ -268,6 +317,8 @@ fn labels(lang: Lang) -> Labels {
             conditional: "附条件允许：履行下列义务后合法",
             deny: "拒绝：依据上述事实不合法",
             obligations: "尚需履行的义务",
+            bases: "传输的合法依据",
+            date: "适用法律的日期",
             none: "无",
             reasons: "理由",
             packs: "所用规则包",
@@ -277,7 +328,8 @@ fn labels(lang: Lang) -> Labels {
 }
 
 /// The `explain` text: every obligation and reason with its full citations, in one language.
-fn explain(engine: &PolicyEngine, d: &Decision, lang: Lang) -> String {
+fn explain(engine: &PolicyEngine, ruling: &Ruling, lang: Lang) -> String {
+    let d = &ruling.decision;
     let l = labels(lang);
     let code = lang.code();
     let mut out = String::new();
@@ -286,7 +338,8 @@ fn explain(engine: &PolicyEngine, d: &Decision, lang: Lang) -> String {
         Outcome::Conditional => l.conditional,
         Outcome::Deny => l.deny,
     };
-    let _ = writeln!(out, "{}: {verdict}\n", l.outcome);
+    let _ = writeln!(out, "{}: {verdict}", l.outcome);
+    let _ = writeln!(out, "{}: {}\n", l.date, ruling.date);
     let _ = writeln!(out, "{}:", l.obligations);
     if d.obligations.is_empty() {
         let _ = writeln!(out, "  {}", l.none);
@@ -294,6 +347,14 @@ fn explain(engine: &PolicyEngine, d: &Decision, lang: Lang) -> String {
     for o in &d.obligations {
         let _ = writeln!(out, "  * [{}] {}", o.id, o.text.get(code));
         write_citations(&mut out, engine, &o.citations, lang);
+    }
+    let _ = writeln!(out, "\n{}:", l.bases);
+    if ruling.bases.is_empty() {
+        let _ = writeln!(out, "  {}", l.none);
+    }
+    for b in &ruling.bases {
+        let _ = writeln!(out, "  * [{}] {}", b.rule, b.text.get(code));
+        write_citations(&mut out, engine, &b.citations, lang);
     }
     let _ = writeln!(out, "\n{}:", l.reasons);
     for r in &d.reasons {
@@ -333,6 +394,9 @@ fn write_citations(out: &mut String, engine: &PolicyEngine, citations: &[Citatio
             unverified_mark(c, lang),
             c.source
         );
+        if let Some(note) = c.note.as_ref().or(instrument.and_then(|i| i.note.as_ref())) {
+            let _ = writeln!(out, "        ({note})");
+        }
     }
 }
 
@@ -372,8 +436,11 @@ mod tests {
         PolicyEngine::embedded().expect("embedded packs load")
     }
 
-    fn decision(json: &str) -> Decision {
-        engine().decide(&Facts::from_json(json).unwrap()).unwrap()
+    fn decision(json: &str) -> Ruling {
+        let day: Date = "2026-12-07".parse().unwrap();
+        engine()
+            .decide_on(&TransferFacts::from_json(json).unwrap(), day)
+            .unwrap()
     }
 
     const DENIED: &str = r#"{"from":"CN","to":"KZ","exporter":{"sector":"trade"},
@@ -410,6 +477,32 @@ mod tests {
         assert!(summary(&d).contains("[UNVERIFIED]"), "{}", summary(&d));
         assert!(explain(&engine, &d, Lang::Ru).contains("НЕ ПРОВЕРЕНО"));
         assert!(explain(&engine, &d, Lang::Zh).contains("未核实"));
+    }
+
+    #[test]
+    fn check_text_names_the_law_marks_obligations_and_explain_shows_notes() {
+        let engine = engine();
+        let d = decision(
+            r#"{"from":"CN","to":"KZ","exporter":{"sector":"trade"},"recipient":{"kind":"enterprise"},
+            "data":{"categories":["personal"],"subjects":5},
+            "year_to_date":{"subjects":20000,"sensitive_subjects":20000}}"#,
+        );
+        let text = summary(&d);
+        assert!(
+            text.contains("obligation [UNVERIFIED]: cn.security-assessment"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Provisions on Promoting and Regulating"),
+            "{text}"
+        );
+        assert!(text.contains("decided on: 2026-12-07"), "{text}");
+        let en = explain(&engine, &d, Lang::En);
+        assert!(
+            en.contains("read in a copy of the official CAC text"),
+            "{en}"
+        );
+        assert!(en.contains("What makes it lawful"), "{en}");
     }
 
     #[test]
