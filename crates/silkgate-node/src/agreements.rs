@@ -201,9 +201,10 @@ pub fn required_approvals(
     provider: &OrgId,
     consumer: &OrgId,
     terms: &Terms,
+    today: Date,
 ) -> Result<BTreeSet<StateCode>, silkgate_policy::FactsError> {
     let mut out = BTreeSet::new();
-    if !authority_obligations(engine, sub, provider, consumer, terms)?.is_empty() {
+    if !authority_obligations(engine, sub, provider, consumer, terms, today)?.is_empty() {
         out.insert(provider.state());
     }
     Ok(out)
@@ -222,11 +223,13 @@ pub fn authority_obligations(
     provider: &OrgId,
     consumer: &OrgId,
     terms: &Terms,
+    today: Date,
 ) -> Result<Vec<silkgate_policy::Obligation>, silkgate_policy::FactsError> {
     if provider.state() == consumer.state() {
         return Ok(Vec::new());
     }
-    let decision = engine.decide(&agreement_facts(sub, provider, consumer, terms))?;
+    let decision =
+        engine.decide_for_day(&agreement_facts(sub, provider, consumer, terms), today)?;
     if decision.outcome == Outcome::Deny {
         return Ok(Vec::new());
     }
@@ -839,6 +842,7 @@ fn approvals_for(state: &NodeState, doc: &Agreement) -> Result<BTreeSet<StateCod
         &doc.provider,
         &doc.consumer,
         &doc.terms,
+        today(state),
     )
     .map_err(|e| ApiError::Unprocessable {
         field: "terms".into(),

@@ -307,7 +307,7 @@ pub fn decide(
     let mut decision = if facts.from == facts.to {
         domestic_decision(&facts)
     } else {
-        engine.decide(&facts)?
+        engine.decide_for_day(&facts, silkgate_model::Date::from_unix_seconds(decided_at))?
     };
     let legal_outcome = decision.outcome;
     let plan = report

@@ -245,6 +245,17 @@ impl PolicyEngine {
             .map(|r| r.decision)
     }
 
+    /// Decides a format-1 facts document under the law in force on `today`, the day by the
+    /// caller's clock: what a node calls, so that its decisions follow the day its clock says
+    /// and not the machine's.
+    ///
+    /// # Errors
+    /// As [`PolicyEngine::decide_on`].
+    pub fn decide_for_day(&self, facts: &Facts, today: Date) -> Result<Decision, FactsError> {
+        self.decide_on(&TransferFacts::from(facts.clone()), today)
+            .map(|r| r.decision)
+    }
+
     /// Decides a proposed transfer with the packs that apply to it (the exporting state's,
     /// the importing state's, and those of treaties both have ratified) under the rules in
     /// force on the facts' `date`, or on `today` when the facts give none. The caller passes

@@ -558,6 +558,7 @@ fn waiting(node: &NodeState, ctx: &Ctx, records: &[AgreementRecord]) -> Vec<Appr
                         &doc.provider,
                         &doc.consumer,
                         &doc.terms,
+                        silkgate_model::Date::from_unix_seconds(ctx.now),
                     )
                     .ok()
                 })
@@ -976,6 +977,7 @@ fn probe(
     to: silkgate_model::StateCode,
     sensitive: bool,
     ytd: (u64, u64),
+    today: silkgate_model::Date,
 ) -> Vec<silkgate_policy::Obligation> {
     use silkgate_model::DataCategory;
     use silkgate_policy::{
@@ -1013,7 +1015,7 @@ fn probe(
         exemptions: Vec::new(),
     };
     engine
-        .decide(&facts)
+        .decide_for_day(&facts, today)
         .map(|d| d.obligations)
         .unwrap_or_default()
 }
@@ -1037,6 +1039,7 @@ async fn thresholds_of(node: &NodeState, ctx: &Ctx) -> Result<Vec<ThresholdLine>
     };
     let (year, _, _) = crate::i18n::civil_from_days(ctx.now.div_euclid(86_400));
     let year = i32::try_from(year).unwrap_or(i32::MAX);
+    let today = silkgate_model::Date::from_unix_seconds(ctx.now);
     let mut out = Vec::new();
     for org in own_organisations(node, ctx).await? {
         let ytd = node
@@ -1062,10 +1065,17 @@ async fn thresholds_of(node: &NodeState, ctx: &Ctx) -> Result<Vec<ThresholdLine>
         let mut over = Vec::new();
         let mut near = Vec::new();
         for sensitive in [false, true] {
-            let none = ids(&probe(engine, &org, to, sensitive, (0, 0)));
-            let now = probe(engine, &org, to, sensitive, ytd);
+            let none = ids(&probe(engine, &org, to, sensitive, (0, 0), today));
+            let now = probe(engine, &org, to, sensitive, ytd, today);
             let now_ids = ids(&now);
-            let later = probe(engine, &org, to, sensitive, (ahead(ytd.0), ahead(ytd.1)));
+            let later = probe(
+                engine,
+                &org,
+                to,
+                sensitive,
+                (ahead(ytd.0), ahead(ytd.1)),
+                today,
+            );
             for o in now {
                 if !none.contains(&o.id)
                     && !over
