@@ -1,6 +1,8 @@
 //! Federation wire types, version 1 (`/federation/v1/...`). These are the contract between
 //! nodes of different states: they are converted to and from domain types by hand, so a
-//! refactor of `silkgate-model` cannot change the protocol by accident. Each message that
+//! refactor of `silkgate-model` cannot change the protocol by accident, and each is pinned
+//! by a golden JSON file (`tests/golden/`, compared byte for byte by this module's tests).
+//! An unknown field is refused, naming it: a field is added in a new version, not slipped in. Each message that
 //! changes state is a [`silkgate_model::Signed`] document signed by the sending node.
 
 use serde::{Deserialize, Serialize};
@@ -83,6 +85,7 @@ impl<T> EnvelopeV1<T> {
 
 /// A catalogue entry as nodes exchange it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DatasetEntryV1 {
     /// Dataset identifier.
     pub dataset_id: String,
@@ -187,6 +190,7 @@ impl DatasetEntryV1 {
 
 /// A node asks a peer for catalogue entries visible to its state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SearchRequestV1 {
     /// The asking node's state (checked against the signer).
     pub requester_state: String,
@@ -208,6 +212,7 @@ impl Document for SearchRequestV1 {
 
 /// The answer to [`SearchRequestV1`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SearchResponseV1 {
     /// Matching entries, ordered by `dataset_id/sha256`.
     pub entries: Vec<DatasetEntryV1>,
@@ -217,6 +222,7 @@ pub struct SearchResponseV1 {
 
 /// The consumer's node asks the provider's node for a delivery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TransferRequestV1 {
     /// Transfer id, derived by the consumer's node from the consumer and its request id.
     pub transfer_id: String,
@@ -254,6 +260,7 @@ impl Document for TransferRequestV1 {
 
 /// The provider's node accepted a request for review.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TransferAcceptedV1 {
     /// Transfer id.
     pub transfer_id: String,
@@ -269,6 +276,7 @@ pub struct TransferAcceptedV1 {
 
 /// The provider's node tells the consumer's node that a request was denied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TransferDeniedV1 {
     /// Transfer id.
     pub transfer_id: String,
@@ -287,6 +295,7 @@ impl Document for TransferDeniedV1 {
 
 /// Error body of federation endpoints.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FederationErrorV1 {
     /// Field at fault, if any.
     pub field: Option<String>,
@@ -298,6 +307,7 @@ pub struct FederationErrorV1 {
 /// counter-proposal, acceptance, authority approval, suspension, resumption, termination,
 /// expiry). The state carries its own signatures, checked against the trust list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AgreementMessageV1 {
     /// Agreement id (must match the state's document).
     pub agreement_id: String,
@@ -316,6 +326,7 @@ impl Document for AgreementMessageV1 {
 /// `onward-refused`: a request to pass the data on refused). Sent from the consumer node's
 /// outbox until acknowledged; the provider's node records each `report_id` once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UsageReportV1 {
     /// The report's id (`ur-` and 32 hex digits), the same each time this report is sent.
     pub report_id: String,
@@ -331,4 +342,194 @@ pub struct UsageReportV1 {
 
 impl Document for UsageReportV1 {
     const KIND: &'static str = "federation/usage-report/v1";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::de::DeserializeOwned;
+    use serde_json::{Value, json};
+
+    const HASH: &str = "5f1b0c0a8d1e9a7c3b2f4e6d8c0a1b2c3d4e5f60718293a4b5c6d7e8f9012345";
+
+    /// Every message kind with fixed values, its golden file, and the fields it may omit.
+    fn samples() -> Vec<(&'static str, Value, &'static [&'static str])> {
+        let entry = DatasetEntryV1 {
+            dataset_id: "grain".into(),
+            sha256: HASH.into(),
+            provider: "kz-0123456789abcdef".into(),
+            state: "KZ".into(),
+            title: "Grain 2025".into(),
+            description: "Exports by month".into(),
+            sector: "trade".into(),
+            format: "csv".into(),
+            columns: vec![("month".into(), "string".into())],
+            size: 1024,
+            published_at: 1_800_000_000,
+        };
+        let denied = TransferDeniedV1 {
+            transfer_id: "tr-0001".into(),
+            reason: "not for this purpose".into(),
+            decided_at: 1_800_000_100,
+            decision: Some(json!({ "outcome": "deny" })),
+        };
+        let envelope = EnvelopeV1 {
+            message_id: "msg-00112233445566778899aabbccddeeff".into(),
+            sender: "node-cn".into(),
+            recipient: "node-kz".into(),
+            issued_at: 1_800_000_100,
+            expires_at: 1_800_000_400,
+            body: denied.clone(),
+        };
+        fn v<T: Serialize>(x: &T) -> Value {
+            serde_json::to_value(x).expect("a wire type serialises")
+        }
+        vec![
+            ("dataset-entry-v1", v(&entry), &[]),
+            (
+                "search-request-v1",
+                v(&SearchRequestV1 {
+                    requester_state: "CN".into(),
+                    sector: Some("trade".into()),
+                    text: Some("grain".into()),
+                    after: None,
+                    limit: 50,
+                    sent_at: 1_800_000_000,
+                }),
+                &["sector", "text", "after"],
+            ),
+            (
+                "search-response-v1",
+                v(&SearchResponseV1 {
+                    entries: vec![entry.clone()],
+                    more: false,
+                }),
+                &[],
+            ),
+            (
+                "transfer-request-v1",
+                v(&TransferRequestV1 {
+                    transfer_id: "tr-0001".into(),
+                    consumer: "cn-0123456789abcdef".into(),
+                    provider: "kz-0123456789abcdef".into(),
+                    dataset_id: "grain".into(),
+                    sha256: HASH.into(),
+                    purpose: "customs risk analysis".into(),
+                    consumer_hpke_key: "11".repeat(32),
+                    requested_at: 1_800_000_000,
+                    recipient_kind: Some("enterprise".into()),
+                    agreement_id: Some("ag-0001".into()),
+                    onward_to: Some("RU".into()),
+                }),
+                &["recipient_kind", "agreement_id", "onward_to"],
+            ),
+            (
+                "transfer-accepted-v1",
+                v(&TransferAcceptedV1 {
+                    transfer_id: "tr-0001".into(),
+                    status: "awaiting-decision".into(),
+                    decision: Some(json!({ "outcome": "conditional" })),
+                    reason: None,
+                }),
+                &["decision", "reason"],
+            ),
+            ("transfer-denied-v1", v(&denied), &["decision"]),
+            (
+                "federation-error-v1",
+                v(&FederationErrorV1 {
+                    field: Some("purpose".into()),
+                    reason: "must not be empty".into(),
+                }),
+                &["field"],
+            ),
+            (
+                "agreement-message-v1",
+                v(&AgreementMessageV1 {
+                    agreement_id: "ag-0001".into(),
+                    state: json!({ "status": "suspended" }),
+                    sent_at: 1_800_000_000,
+                }),
+                &[],
+            ),
+            (
+                "usage-report-v1",
+                v(&UsageReportV1 {
+                    report_id: "ur-00112233445566778899aabbccddeeff".into(),
+                    transfer_id: "tr-0001".into(),
+                    agreement_id: "ag-0001".into(),
+                    duty: "retention-deleted".into(),
+                    at: 1_800_000_000,
+                }),
+                &[],
+            ),
+            ("envelope-v1", v(&envelope), &[]),
+        ]
+    }
+
+    fn golden_path(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(format!("{name}.json"))
+    }
+
+    #[test]
+    fn every_message_kind_matches_its_golden_file_byte_for_byte() {
+        for (name, value, _) in samples() {
+            let text = serde_json::to_string_pretty(&value).unwrap() + "\n";
+            let path = golden_path(name);
+            if std::env::var_os("UPDATE_GOLDEN").is_some() {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, &text).unwrap();
+            }
+            let golden = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+            assert_eq!(text, golden, "{name}: the protocol changed");
+        }
+    }
+
+    fn parse(name: &str, value: Value) -> Result<(), String> {
+        fn go<T: DeserializeOwned>(v: Value) -> Result<(), String> {
+            serde_json::from_value::<T>(v)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+        match name {
+            "dataset-entry-v1" => go::<DatasetEntryV1>(value),
+            "search-request-v1" => go::<SearchRequestV1>(value),
+            "search-response-v1" => go::<SearchResponseV1>(value),
+            "transfer-request-v1" => go::<TransferRequestV1>(value),
+            "transfer-accepted-v1" => go::<TransferAcceptedV1>(value),
+            "transfer-denied-v1" => go::<TransferDeniedV1>(value),
+            "federation-error-v1" => go::<FederationErrorV1>(value),
+            "agreement-message-v1" => go::<AgreementMessageV1>(value),
+            "usage-report-v1" => go::<UsageReportV1>(value),
+            "envelope-v1" => go::<EnvelopeV1<TransferDeniedV1>>(value),
+            other => panic!("no parser for {other}"),
+        }
+    }
+
+    #[test]
+    fn an_unknown_or_missing_field_is_refused_naming_it() {
+        for (name, value, optional) in samples() {
+            parse(name, value.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let mut extra = value.clone();
+            extra["surprise"] = json!(1);
+            let err = parse(name, extra).expect_err(name);
+            assert!(err.contains("unknown field `surprise`"), "{name}: {err}");
+            for field in value.as_object().unwrap().keys() {
+                let mut less = value.clone();
+                less.as_object_mut().unwrap().remove(field);
+                match parse(name, less) {
+                    Ok(()) => assert!(
+                        optional.contains(&field.as_str()),
+                        "{name}: '{field}' may be left out but is not declared optional"
+                    ),
+                    Err(err) => assert!(
+                        err.contains(&format!("missing field `{field}`")),
+                        "{name} without {field}: {err}"
+                    ),
+                }
+            }
+        }
+    }
 }
