@@ -854,7 +854,7 @@ fn org_only(caller: &Caller) -> Result<&Organisation, ApiError> {
     match caller {
         Caller::Org(o) => Ok(o),
         Caller::Operator => Err(ApiError::Forbidden(
-            "this call is made by an organisation, not the operator".into(),
+            "only an organisation makes this call, not the operator".into(),
         )),
     }
 }

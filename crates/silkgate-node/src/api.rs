@@ -82,7 +82,7 @@ async fn org_caller(
     match state.caller(headers, conn.0.as_ref()).await? {
         Caller::Org(org) => Ok(org),
         Caller::Operator => Err(ApiError::Forbidden(
-            "this call is made by an organisation, not the operator".into(),
+            "only an organisation makes this call, not the operator".into(),
         )),
     }
 }

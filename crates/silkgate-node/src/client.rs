@@ -306,6 +306,14 @@ impl OrgClient {
         .await
     }
 
+    /// The calling organisation's agreements.
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub async fn agreements(&self) -> Result<Vec<crate::agreements::AgreementView>, ClientError> {
+        Self::answer(self.get("/api/v1/agreements").send().await?).await
+    }
+
     /// One agreement.
     ///
     /// # Errors

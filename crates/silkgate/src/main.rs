@@ -26,6 +26,10 @@ enum Command {
     /// Organisation client commands: publish, catalogue, request, approve, fetch, ...
     #[command(subcommand)]
     Org(cmd::org::OrgCommand),
+    /// Data-sharing agreements: propose, counter, accept, approve, suspend, resume, terminate,
+    /// list, show, events, and transfers under one.
+    #[command(subcommand)]
+    Agreement(cmd::agreement::AgreementCommand),
     /// Check transfer facts against the member states' rule packs.
     #[command(subcommand)]
     Policy(cmd::policy::PolicyCommand),
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Command::Init(args) => cmd::init::run(args),
         Command::Node(args) => cmd::node::run(args),
         Command::Org(c) => cmd::org::run(c),
+        Command::Agreement(c) => cmd::agreement::run(c),
         Command::Policy(c) => cmd::policy::run(c),
         Command::Scan(args) => cmd::scan::run_scan(args),
         Command::Deidentify(args) => cmd::scan::run_deidentify(args),

@@ -1,5 +1,6 @@
 //! One module per subcommand; each owns its clap arguments and a `run` function.
 
+pub mod agreement;
 pub mod demo;
 pub mod init;
 pub mod log;

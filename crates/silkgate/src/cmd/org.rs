@@ -191,11 +191,11 @@ pub enum OrgCommand {
     },
 }
 
-fn request_id(given: Option<String>) -> String {
+pub(crate) fn request_id(given: Option<String>) -> String {
     given.unwrap_or_else(|| format!("cli-{}", hex::encode(rand::random::<[u8; 12]>())))
 }
 
-fn load(cred: &PathBuf) -> anyhow::Result<(OrgClient, CredentialFile)> {
+pub(crate) fn load(cred: &PathBuf) -> anyhow::Result<(OrgClient, CredentialFile)> {
     let text = std::fs::read_to_string(cred)
         .with_context(|| format!("reading credential file {}", cred.display()))?;
     let file: CredentialFile = serde_json::from_str(&text)
@@ -203,7 +203,7 @@ fn load(cred: &PathBuf) -> anyhow::Result<(OrgClient, CredentialFile)> {
     Ok((OrgClient::from_credentials(&file)?, file))
 }
 
-fn print<T: serde::Serialize>(
+pub(crate) fn print<T: serde::Serialize>(
     format: Format,
     value: &T,
     text: impl FnOnce() -> String,
@@ -215,7 +215,7 @@ fn print<T: serde::Serialize>(
     Ok(())
 }
 
-fn transfer_line(t: &TransferView) -> String {
+pub(crate) fn transfer_line(t: &TransferView) -> String {
     format!(
         "{}  {:<18} {} <- {}  {}/{}{}",
         t.id,

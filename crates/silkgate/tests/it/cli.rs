@@ -285,6 +285,111 @@ fn organisation_commands_publish_request_approve_fetch_on_a_standalone_node() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("missing.json"));
+
+    // Every step of an agreement from the command line, through the same API: here between
+    // two organisations of this state (a domestic agreement needs no other node).
+    let agreement = |args: &[&str]| {
+        let out = silkgate().arg("agreement").args(args).output().unwrap();
+        (
+            out.status.success(),
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap_or_default(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, listed, err) = agreement(&["list", "--cred", &p("provider.json"), "--format", "json"]);
+    assert!(ok, "{err}");
+    assert_eq!(listed, serde_json::json!([]));
+    let consumer_id = serde_json::from_str::<serde_json::Value>(
+        &std::fs::read_to_string(p("consumer.json")).unwrap(),
+    )
+    .unwrap()["credentials"]["organisation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let propose = |template: &str| {
+        agreement(&[
+            "propose",
+            "--cred",
+            &p("provider.json"),
+            "--template",
+            template,
+            "--counterparty",
+            &consumer_id,
+            "--role",
+            "provider",
+            "--request-id",
+            "cli-ag-1",
+            "--format",
+            "json",
+        ])
+    };
+    let (ok, _, err) = propose("no-such-template");
+    assert!(!ok);
+    assert!(err.contains("template"), "{err}");
+    let (ok, proposed, err) = propose("trade");
+    assert!(ok, "{err}");
+    assert_eq!(proposed["status"], "proposed", "{proposed}");
+    let id = proposed["id"].as_str().unwrap().to_owned();
+    let (ok, accepted, err) = agreement(&[
+        "accept",
+        "--cred",
+        &p("consumer.json"),
+        &id,
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(accepted["status"], "active", "{accepted}");
+    let ca_arg = ca.to_string_lossy().into_owned();
+    let token_arg = token.to_string_lossy().into_owned();
+    let operator = [
+        "--node",
+        &url,
+        "--ca",
+        &ca_arg,
+        "--operator-token-file",
+        &token_arg,
+    ];
+    let with = |cmd: &str, extra: &[&str]| {
+        let mut args = vec![cmd];
+        args.extend(operator);
+        args.extend(extra);
+        args.extend(["--format", "json"]);
+        agreement(&args)
+    };
+    let (ok, suspended, err) = with("suspend", &[&id, "--reason", "inspection"]);
+    assert!(ok, "{err}");
+    assert_eq!(suspended["status"], "suspended", "{suspended}");
+    let (ok, all, err) = agreement(&["list", "--cred", &p("consumer.json"), "--format", "json"]);
+    assert!(ok, "{err}");
+    assert_eq!(all.as_array().map(Vec::len), Some(1), "{all}");
+    assert_eq!(all[0]["status"], "suspended", "{all}");
+    let (ok, resumed, err) = with("resume", &[&id, "--reason", "inspection closed"]);
+    assert!(ok, "{err}");
+    assert_eq!(resumed["status"], "active", "{resumed}");
+    let (ok, events, err) = agreement(&[
+        "events",
+        "--cred",
+        &p("consumer.json"),
+        &id,
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    let kinds: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    for kind in [
+        "agreement.proposed",
+        "agreement.signed",
+        "agreement.suspended",
+        "agreement.resumed",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
     let _ = child.kill();
     let _ = child.wait();
 }

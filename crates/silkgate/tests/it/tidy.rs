@@ -163,7 +163,11 @@ fn the_workspace_keeps_its_layers() {
     for lib in LIBRARIES {
         manifests += usize::from(root.join("crates").join(lib).join("Cargo.toml").exists());
     }
-    assert!(manifests >= 6, "the library crates were not found under {}", root.display());
+    assert!(
+        manifests >= 6,
+        "the library crates were not found under {}",
+        root.display()
+    );
     for dir in ["core", "services", "http"] {
         let path = root.join("crates/silkgate-node/src").join(dir);
         let mut files = Vec::new();
