@@ -6,3 +6,4 @@ mod cli;
 mod crash;
 mod log_node;
 mod procs;
+mod scan_cli;
