@@ -1875,8 +1875,14 @@ pub async fn decide_under(
         d.agreement = Some(usage);
         return Ok(d);
     }
-    let mut decision = pipeline::decide(state.policy(), report, facts, &state.0.options.deidentify)
-        .map_err(|e| ApiError::bad("facts", e))?;
+    let mut decision = pipeline::decide_with(
+        state.policy(),
+        report,
+        facts,
+        &state.0.options.deidentify,
+        state.0.options.incomplete_review,
+    )
+    .map_err(|e| ApiError::bad("facts", e))?;
     if !decision.is_deny()
         && let Some(plan) = plan
     {

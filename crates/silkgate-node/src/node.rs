@@ -61,6 +61,9 @@ pub struct NodeOptions {
     /// When the content review finds one, the decision gets the `node.deidentify` obligation
     /// and the column is transformed before encryption.
     pub deidentify: BTreeMap<silkgate_scan::Entity, silkgate_scan::Transform>,
+    /// What a transfer whose content review could not read the whole payload gets:
+    /// refused (the default) or decided with the unread part treated as personal data.
+    pub incomplete_review: crate::pipeline::IncompleteReview,
     /// Shifts the node's calendar day (agreement validity, approvals, expiry) by this many
     /// days, so tests and demos can show an agreement expiring; 0 in production.
     pub today_offset_days: i64,
