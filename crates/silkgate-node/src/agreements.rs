@@ -1962,11 +1962,12 @@ pub async fn decide_under(
         d.agreement = Some(usage);
         return Ok(d);
     }
-    let mut decision = pipeline::decide(
+    let mut decision = pipeline::decide_with(
         state.policy(),
         report,
         facts,
         &state.0.options.deidentify,
+        state.0.options.incomplete_review,
         state.clock().now_unix(),
     )
     .map_err(|e| ApiError::bad("facts", e))?;

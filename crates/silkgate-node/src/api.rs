@@ -885,11 +885,12 @@ pub async fn decide_as(
         facts.year_to_date = pipeline::year_to_date(state, &record.transfer.provider)
             .await
             .map_err(ApiError::internal)?;
-        let mut again = pipeline::decide(
+        let mut again = pipeline::decide_with(
             state.policy(),
             &review,
             Some(facts),
             &state.0.options.deidentify,
+            state.0.options.incomplete_review,
             state.clock().now_unix(),
         )
         .map_err(|e| ApiError::bad("grounds", e))?;

@@ -66,6 +66,9 @@ pub struct NodeOptions {
     /// system clock by default; tests and demos hand a [`silkgate_model::ManualClock`]'s and
     /// move it instead of sleeping.
     pub clock: silkgate_model::Clock,
+    /// What a transfer whose content review could not read the whole payload gets:
+    /// refused (the default) or decided with the unread part treated as personal data.
+    pub incomplete_review: crate::pipeline::IncompleteReview,
     /// More routes served beside the API, built from the node's state (the web portal
     /// mounts itself here, since it depends on this crate and not the other way round).
     pub mount: Option<Mount>,

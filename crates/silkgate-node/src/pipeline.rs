@@ -113,6 +113,56 @@ pub const PROVIDER_APPROVAL: &str = "node.provider-approval";
 pub const DEIDENTIFY: &str = "node.deidentify";
 /// Rule id of the refusal of a payload the content review could not read.
 pub const UNREVIEWABLE: &str = "node.content-review";
+/// Rule id of the refusal of a payload the content review could not read in full
+/// (records skipped, nesting or columns beyond the limits, invalid encoding).
+pub const INCOMPLETE_REVIEW: &str = "node.content-review-incomplete";
+
+/// What the node does with a content review that could not read the whole payload: an
+/// incomplete review never counts as `non-personal` and never feeds an exemption, so the
+/// node either refuses the transfer or decides with the unread part treated as personal
+/// data. The operator chooses ([`crate::NodeOptions::incomplete_review`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IncompleteReview {
+    /// Refuse the transfer, naming what was not read and the limit that was hit.
+    #[default]
+    Refuse,
+    /// Decide, with the unread part counted as personal data and each unread record as a
+    /// data subject.
+    TreatAsPersonal,
+}
+
+/// What an incomplete scan did not read, in one line of English (kind, count, share,
+/// limit and reason of each part), for a refusal's reason.
+pub fn unread_line(scan: &ScanReport) -> String {
+    if !scan.unread.is_empty() {
+        return scan
+            .unread
+            .iter()
+            .map(|u| {
+                let limit = u.limit.map(|l| format!(", limit {l}")).unwrap_or_default();
+                format!(
+                    "{} ({:.2} %{limit}): {}",
+                    u.kind.as_str(),
+                    u.share * 100.0,
+                    u.reason
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+    }
+    // A report stored before the scanner listed what it did not read.
+    format!(
+        "{} records skipped, {} invalid lines, {} fields with invalid encoding{}",
+        scan.skipped_records,
+        scan.invalid_lines,
+        scan.invalid_utf8_fields,
+        if scan.columns_truncated {
+            ", columns beyond the limit"
+        } else {
+            ""
+        }
+    )
+}
 
 /// Step 3's output, stored with the transfer and shown to both parties: the rule packs'
 /// decision (outcome, obligations, reasons with citations, pack versions) with the node's
@@ -210,14 +260,17 @@ pub fn facts_for(
     grounds: Grounds,
 ) -> Option<Facts> {
     let scan = report.scan.as_ref()?;
-    let mut categories = scan.categories.clone();
+    // The scanner's facts fail closed: an incomplete review counts its unread part as
+    // personal (never `non-personal`) and each unread record as a subject.
+    let content = scan.facts();
+    let mut categories = content.categories;
     if categories.is_empty() {
         categories.push(DataCategory::NonPersonal);
     }
     let has = |c: DataCategory| categories.contains(&c);
     let sensitive = any_sensitive(&categories);
     let personal = categories.iter().any(|c| *c != DataCategory::NonPersonal);
-    let subjects = if personal { scan.subjects_estimate } else { 0 };
+    let subjects = if personal { content.subjects } else { 0 };
     Some(Facts {
         from: transfer.provider_state(),
         to: transfer.consumer_state(),
@@ -262,7 +315,8 @@ pub fn any_sensitive(categories: &[DataCategory]) -> bool {
 
 /// Step 3: decide. Calls the rule packs on the facts, then adds the node's obligations: the
 /// provider's approval always (unless denied), and de-identification of the columns the
-/// operator's rules name. Content that could not be reviewed is refused.
+/// operator's rules name. Content that could not be reviewed is refused, and so is content
+/// the review could not read in full ([`IncompleteReview::Refuse`]; see [`decide_with`]).
 ///
 /// `decided_at` (Unix seconds, from the node's clock) is recorded as the decision's time.
 ///
@@ -275,8 +329,36 @@ pub fn decide(
     deidentify_rules: &BTreeMap<Entity, Transform>,
     decided_at: i64,
 ) -> Result<TransferDecision, FactsError> {
-    let Some(facts) = facts else {
-        let reason = Reason {
+    decide_with(
+        engine,
+        report,
+        facts,
+        deidentify_rules,
+        IncompleteReview::Refuse,
+        decided_at,
+    )
+}
+
+/// [`decide`] with the operator's choice for a review that could not read the whole
+/// payload: refused with what was not read and the limit hit, or decided on facts that
+/// count the unread part as personal ([`facts_for`] always builds them so).
+///
+/// # Errors
+/// [`FactsError`] naming the field when the engine refuses the facts.
+pub fn decide_with(
+    engine: &PolicyEngine,
+    report: &ContentReport,
+    facts: Option<Facts>,
+    deidentify_rules: &BTreeMap<Entity, Transform>,
+    incomplete: IncompleteReview,
+    decided_at: i64,
+) -> Result<TransferDecision, FactsError> {
+    let unread = report
+        .scan
+        .as_ref()
+        .filter(|s| !s.is_complete() && incomplete == IncompleteReview::Refuse);
+    let refusal = match (&facts, unread) {
+        (None, _) => Some(Reason {
             rule: UNREVIEWABLE.into(),
             text: Texts {
                 en: format!(
@@ -287,7 +369,28 @@ pub fn decide(
                 zh: "内容审查无法读取数据；未经审查不传输任何数据。".into(),
             },
             citations: Vec::new(),
-        };
+        }),
+        (Some(_), Some(scan)) => Some(Reason {
+            rule: INCOMPLETE_REVIEW.into(),
+            text: Texts {
+                en: format!(
+                    "The content review could not read all of the payload: {}. A payload not reviewed in full is not sent.",
+                    unread_line(scan)
+                ),
+                ru: format!(
+                    "Проверка содержимого не смогла прочитать данные полностью: {}. Данные без полной проверки не передаются.",
+                    unread_line(scan)
+                ),
+                zh: format!(
+                    "内容审查未能完整读取数据：{}。未经完整审查的数据不予传输。",
+                    unread_line(scan)
+                ),
+            },
+            citations: Vec::new(),
+        }),
+        (Some(_), None) => None,
+    };
+    if let Some(reason) = refusal {
         return Ok(TransferDecision {
             decision: PolicyDecision {
                 outcome: Outcome::Deny,
@@ -296,13 +399,16 @@ pub fn decide(
                 rulepacks: BTreeMap::new(),
             },
             legal_outcome: Outcome::Deny,
-            facts: None,
+            facts,
             deidentify: None,
             marking: None,
             met: Vec::new(),
             decided_at,
             agreement: None,
         });
+    }
+    let Some(facts) = facts else {
+        unreachable!("a missing review is refused above")
     };
     let mut decision = if facts.from == facts.to {
         domestic_decision(&facts)
@@ -1327,11 +1433,12 @@ pub async fn decide_transfer(
         .map_or(dataset_sector, |o| o.sector);
     let ytd = year_to_date(state, &transfer.provider).await?;
     let facts = facts_for(transfer, sector, recipient_kind, report, ytd, grounds);
-    decide(
+    decide_with(
         state.policy(),
         report,
         facts,
         &state.0.options.deidentify,
+        state.0.options.incomplete_review,
         state.clock().now_unix(),
     )
     .map_err(|e| PipelineError::Document(format!("policy facts: {e}")))

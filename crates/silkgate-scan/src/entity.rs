@@ -219,6 +219,21 @@ impl EntitySet {
     pub fn union(self, other: EntitySet) -> EntitySet {
         EntitySet(self.0 | other.0)
     }
+
+    /// The entities in both sets.
+    pub fn intersect(self, other: EntitySet) -> EntitySet {
+        EntitySet(self.0 & other.0)
+    }
+
+    /// The entities of `self` not in `other`.
+    pub fn without(self, other: EntitySet) -> EntitySet {
+        EntitySet(self.0 & !other.0)
+    }
+
+    /// How many entities the set holds.
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,10 @@
 //!
 //! Invariant: a report never contains the raw values it found, only counts, columns and
 //! masked samples; the scanner never logs the text it scans. Memory stays bounded whatever
-//! the input size: one record at a time, fixed-size counters and sketches per column.
+//! the input size: one record at a time, fixed-size counters and sketches per column. It
+//! fails closed: every value matched is counted (not only a column's label), and whatever
+//! it could not read makes the review incomplete ([`ScanReport::unread`]), never
+//! `non-personal`.
 //!
 //! ```
 //! use silkgate_scan::{scan, DataCategory, Entity, ScanOptions};
@@ -29,6 +32,7 @@ mod entity;
 mod error;
 pub mod header;
 pub mod hll;
+mod json;
 pub mod mask;
 pub mod reader;
 mod scan;
@@ -41,6 +45,7 @@ pub use entity::{Entity, EntitySet, UnknownEntity};
 pub use error::{DeidError, ScanError};
 pub use reader::Format;
 pub use scan::{
-    ColumnReport, ContentFacts, Date, HeaderMode, Minors, ScanOptions, ScanReport, scan,
+    ColumnReport, ContentFacts, Date, EntityCount, HeaderMode, Minors, Sampling, ScanOptions,
+    ScanReport, Unread, UnreadKind, scan,
 };
 pub use silkgate_model::DataCategory;

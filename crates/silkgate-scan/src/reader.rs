@@ -52,6 +52,9 @@ pub struct SniffOptions {
     pub encoding: Option<&'static Encoding>,
     /// Force a CSV delimiter.
     pub delimiter: Option<u8>,
+    /// The format to report when the content does not show one (an empty or blank
+    /// input), e.g. from the file name; content that shows its format wins.
+    pub hint: Option<Format>,
 }
 
 /// Counts the bytes read from the underlying input (before any decoding).
@@ -115,17 +118,21 @@ impl<'a> Input<'a> {
             return Err(ScanError::NotText { offset });
         }
         let (sample, _, _) = encoding.decode(&prefix);
-        let format = opts.format.unwrap_or_else(|| {
-            if sample
-                .trim_start_matches('\u{feff}')
-                .trim_start()
-                .starts_with('{')
-            {
-                Format::Jsonl
-            } else {
-                Format::Csv
-            }
-        });
+        let blank = sample.trim_start_matches('\u{feff}').trim().is_empty();
+        let format = opts
+            .format
+            .or(opts.hint.filter(|_| blank))
+            .unwrap_or_else(|| {
+                if sample
+                    .trim_start_matches('\u{feff}')
+                    .trim_start()
+                    .starts_with('{')
+                {
+                    Format::Jsonl
+                } else {
+                    Format::Csv
+                }
+            });
         if opts.format.is_none()
             && sample
                 .trim_start_matches('\u{feff}')
@@ -354,8 +361,21 @@ pub struct CsvReader<'a> {
     out: Vec<u8>,
     ends: Vec<usize>,
     max_record: usize,
-    /// Records skipped because they exceeded the size or field limits.
+    /// Records skipped because they exceeded the size limit (or, without a field limit set
+    /// by [`CsvReader::keep_fields`], [`MAX_FIELDS`]).
     pub skipped: u64,
+    /// With [`CsvReader::keep_fields`]: how many fields a record keeps; later fields are
+    /// read past and counted, and the record is yielded with its first fields.
+    keep: Option<usize>,
+    /// Fields read past because their record had more than the kept number.
+    pub dropped_fields: u64,
+    /// Records that had fields read past.
+    pub wide_records: u64,
+    /// The most fields any record had (kept or not).
+    pub widest: usize,
+    /// Scratch space for the fields read past.
+    spill: Vec<u8>,
+    spill_ends: Vec<usize>,
 }
 
 impl<'a> CsvReader<'a> {
@@ -389,7 +409,26 @@ impl<'a> CsvReader<'a> {
             ends: vec![0; 64],
             max_record: max_record.max(1024),
             skipped: 0,
+            keep: None,
+            dropped_fields: 0,
+            wide_records: 0,
+            widest: 0,
+            spill: Vec::new(),
+            spill_ends: Vec::new(),
         }
+    }
+
+    /// Keeps the first `n` fields (at least 1) of a wider record
+    /// instead of skipping it: the rest are read past, counted in `dropped_fields`, and the
+    /// record counted in `wide_records`, so a wide file is read as far as the limit allows
+    /// and says what it did not read.
+    pub fn keep_fields(mut self, n: usize) -> Self {
+        self.keep = Some(n.max(1));
+        self
+    }
+
+    fn field_cap(&self) -> usize {
+        self.keep.unwrap_or(MAX_FIELDS)
     }
 
     /// The next record, or `None` at the end of the input.
@@ -429,10 +468,25 @@ impl<'a> CsvReader<'a> {
             // (csv-core reports a full buffer as soon as it is full), and at most
             // `MAX_FIELDS` fields.
             let unescaped = line.len() - (self.fast_ends.len() - 1);
-            if unescaped >= self.max_record.max(self.out.len()) || self.fast_ends.len() > MAX_FIELDS
+            let fields = self.fast_ends.len();
+            self.widest = self.widest.max(fields);
+            if unescaped >= self.max_record.max(self.out.len())
+                || (self.keep.is_none() && fields > MAX_FIELDS)
             {
                 self.skipped += 1;
                 continue;
+            }
+            let cap = self.field_cap();
+            if fields > cap {
+                self.dropped_fields += (fields - cap) as u64;
+                self.wide_records += 1;
+                self.fast_ends.truncate(cap);
+                let end = self.fast_ends[cap - 1];
+                return Ok(Some(Record {
+                    data: &self.buf[start..start + end],
+                    ends: &self.fast_ends,
+                    gap: 1,
+                }));
             }
             return Ok(Some(Record {
                 data: &self.buf[start..start + line.len()],
@@ -442,11 +496,49 @@ impl<'a> CsvReader<'a> {
         }
         let (mut outlen, mut nends) = (0usize, 0usize);
         let mut oversized = false;
+        // Fields beyond the kept number, read past into the spill buffers.
+        let mut dropped = 0usize;
+        let mut spilling = false;
         loop {
             if self.pos == self.len && !self.eof {
                 self.len = read_full(&mut *self.input, &mut self.buf)?;
                 self.pos = 0;
                 self.eof = self.len == 0;
+            }
+            if spilling {
+                if self.spill.is_empty() {
+                    self.spill = vec![0; 4096];
+                    self.spill_ends = vec![0; 64];
+                }
+                let (res, nin, _, nend) = self.core.read_record(
+                    &self.buf[self.pos..self.len],
+                    &mut self.spill,
+                    &mut self.spill_ends,
+                );
+                self.pos += nin;
+                dropped += nend;
+                match res {
+                    R::InputEmpty | R::OutputFull | R::OutputEndsFull => continue,
+                    R::Record | R::End => {
+                        self.widest = self.widest.max(nends + dropped);
+                        if oversized {
+                            self.skipped += 1;
+                            (outlen, nends, dropped) = (0, 0, 0);
+                            (oversized, spilling) = (false, false);
+                            if res == R::End {
+                                return Ok(None);
+                            }
+                            continue;
+                        }
+                        self.dropped_fields += dropped as u64;
+                        self.wide_records += 1;
+                        return Ok(Some(Record {
+                            data: &self.out[..outlen],
+                            ends: &self.ends[..nends],
+                            gap: 0,
+                        }));
+                    }
+                }
             }
             let (res, nin, nout, nend) = self.core.read_record(
                 &self.buf[self.pos..self.len],
@@ -456,6 +548,17 @@ impl<'a> CsvReader<'a> {
             self.pos += nin;
             outlen += nout;
             nends += nend;
+            if let Some(cap) = self.keep
+                && nends > cap
+            {
+                // The field ends past the kept number were written here; read past the rest.
+                dropped += nends - cap;
+                nends = cap;
+                if !matches!(res, R::Record) {
+                    spilling = true;
+                    continue;
+                }
+            }
             match res {
                 R::InputEmpty => continue,
                 R::OutputFull => {
@@ -470,21 +573,32 @@ impl<'a> CsvReader<'a> {
                     }
                 }
                 R::OutputEndsFull => {
-                    if self.ends.len() < MAX_FIELDS {
-                        let n = (self.ends.len() * 2).min(MAX_FIELDS);
+                    // With a kept number, one slot past it, so that a wide record shows
+                    // itself; without, up to the limit, past which the record is skipped.
+                    let room = self.keep.map_or(MAX_FIELDS, |cap| cap + 1);
+                    if self.ends.len() < room {
+                        let n = (self.ends.len() * 2).min(room);
                         self.ends.resize(n, 0);
+                    } else if self.keep.is_some() {
+                        spilling = true;
                     } else {
                         oversized = true;
                         nends = 0;
                     }
                 }
                 R::Record => {
+                    self.widest = self.widest.max(nends + dropped);
                     if oversized {
                         self.skipped += 1;
                         outlen = 0;
                         nends = 0;
+                        dropped = 0;
                         oversized = false;
                         continue;
+                    }
+                    if dropped > 0 {
+                        self.dropped_fields += dropped as u64;
+                        self.wide_records += 1;
                     }
                     return Ok(Some(Record {
                         data: &self.out[..outlen],
@@ -731,6 +845,75 @@ mod tests {
             buf in 1usize..80,
         ) {
             proptest::prop_assert_eq!(read_all(&bytes, buf, true), read_all(&bytes, buf, false));
+        }
+    }
+
+    /// Every record of `text` with `keep` fields kept, and the reader's counters.
+    fn read_kept(
+        text: &[u8],
+        buf: usize,
+        fast: bool,
+        keep: usize,
+    ) -> (Vec<Vec<Vec<u8>>>, [u64; 4]) {
+        let mut r = CsvReader::with_buffer(Box::new(text), b',', 1024, buf, fast).keep_fields(keep);
+        let mut rows = Vec::new();
+        while let Some(rec) = r.next_record().unwrap() {
+            rows.push(rec.fields().map(<[u8]>::to_vec).collect());
+        }
+        (
+            rows,
+            [r.skipped, r.dropped_fields, r.wide_records, r.widest as u64],
+        )
+    }
+
+    #[test]
+    fn wide_records_keep_their_first_fields_and_count_the_rest() {
+        let text = b"a,b,c,d,e\n1,2\n\"x\",\"y,z\",3,4\n5,6,7\n";
+        for fast in [true, false] {
+            for buf in [1, 3, 7, 64, 65536] {
+                let (rows, counts) = read_kept(text, buf, fast, 3);
+                assert_eq!(
+                    rows,
+                    vec![
+                        vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()],
+                        vec![b"1".to_vec(), b"2".to_vec()],
+                        vec![b"x".to_vec(), b"y,z".to_vec(), b"3".to_vec()],
+                        vec![b"5".to_vec(), b"6".to_vec(), b"7".to_vec()],
+                    ],
+                    "fast {fast} buffer {buf}"
+                );
+                assert_eq!(counts, [0, 3, 2, 5], "fast {fast} buffer {buf}");
+            }
+        }
+        // More fields than the default limit: kept up to the setting, never skipped.
+        let wide = format!("{}\nok\n", ",".repeat(MAX_FIELDS + 10));
+        for fast in [true, false] {
+            let (rows, counts) = read_kept(wide.as_bytes(), 65536, fast, 100);
+            assert_eq!(rows.len(), 2);
+            assert_eq!(rows[0].len(), 100);
+            assert_eq!(
+                counts,
+                [
+                    0,
+                    (MAX_FIELDS + 11 - 100) as u64,
+                    1,
+                    (MAX_FIELDS + 11) as u64
+                ]
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn kept_fields_agree_between_the_paths(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b',', b'"', b'\n', b'\r', b' ']),
+                0..300,
+            ),
+            buf in 1usize..80,
+            keep in 1usize..6,
+        ) {
+            proptest::prop_assert_eq!(read_kept(&bytes, buf, true, keep), read_kept(&bytes, buf, false, keep));
         }
     }
 

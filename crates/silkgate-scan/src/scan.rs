@@ -12,6 +12,7 @@ use crate::entity::{Entity, EntitySet};
 use crate::error::ScanError;
 use crate::header::{self, HeaderEvidence};
 use crate::hll::{HyperLogLog, hash_bytes};
+use crate::json;
 use crate::mask;
 use crate::reader::{CsvReader, Format, Input, LineReader, SniffOptions, Sniffed};
 
@@ -60,7 +61,8 @@ pub struct ScanOptions {
     pub sniff: SniffOptions,
     /// Whether the first CSV record is a header.
     pub header: HeaderMode,
-    /// Longest record (CSV) or line (JSON Lines) read; longer ones are skipped and counted.
+    /// Longest record (CSV) or line (JSON Lines) read; longer ones are skipped and counted
+    /// as unread (the review is then incomplete).
     pub max_record_bytes: usize,
     /// Share of a column's non-empty values that must prove an entity for the column to be
     /// labelled without header evidence. High, so that numbers passing a check digit by
@@ -68,18 +70,25 @@ pub struct ScanOptions {
     pub value_threshold: f64,
     /// Share needed when the header names the entity (weak matches then count too).
     pub header_threshold: f64,
-    /// Most distinct columns (CSV fields or JSON paths) tracked; further ones are ignored
-    /// and the report says so.
+    /// Most distinct columns (CSV fields or JSON paths) tracked. A CSV record is read up
+    /// to this many fields; values of further columns are not scanned, and are counted as
+    /// unread (the review is then incomplete, [`ScanReport::unread`]).
     pub max_columns: usize,
+    /// Deepest nesting of JSON objects and arrays walked (iteratively, so any setting is
+    /// safe). A line nested deeper is not scanned and is counted as unread, not as invalid.
+    pub max_depth: usize,
     /// The day ages are computed at; with it the scan counts minors from birth dates and
     /// from identifiers that encode one. `None` skips the age check.
     pub as_of: Option<Date>,
     /// In a column pinned to its entity (after a warm-up of 1024 values, see
     /// [`ColumnReport::checked`]), the entity's detector checks one value in `check_every`,
     /// drawn at random; every value still feeds the distinct-value sketch. 1 checks every
-    /// value (exact counts); the default, 8, makes `matched` an estimate (flagged in the
-    /// report) and the scan about twice as fast. Columns whose values give ages are always checked in full
-    /// when `as_of` is set, so the count of minors stays exact.
+    /// value of every column (exact counts: a value matching none of its column's entities
+    /// gets every detector); the default, 8, makes the pinned entity's `matched` an
+    /// estimate (flagged `estimated`, with a 95 % `margin`) and the scan about twice as
+    /// fast. Sampling never applies to another entity a column has shown once: it is
+    /// checked on every later value. Columns whose values give ages are always checked in
+    /// full when `as_of` is set, so the count of minors stays exact.
     pub check_every: u32,
 }
 
@@ -93,6 +102,7 @@ impl Default for ScanOptions {
             value_threshold: 0.8,
             header_threshold: 0.5,
             max_columns: 4096,
+            max_depth: 1024,
             as_of: None,
             check_every: 8,
         }
@@ -130,6 +140,104 @@ pub struct ScanReport {
     pub columns_truncated: bool,
     /// Minors found, when an `as_of` date was given.
     pub minors: Option<Minors>,
+    /// JSON Lines nested deeper than [`ScanOptions::max_depth`] (not scanned).
+    #[serde(default)]
+    pub too_deep_lines: u64,
+    /// Values in columns beyond [`ScanOptions::max_columns`] (not scanned).
+    #[serde(default)]
+    pub values_beyond_column_limit: u64,
+    /// The most columns a record had (CSV fields, or distinct JSON paths seen).
+    #[serde(default)]
+    pub widest_record: u64,
+    /// Whether every record and value of the input was read and scanned. When false,
+    /// `unread` says what was not and why, the categories never say `non-personal`, and
+    /// [`ScanReport::facts`] treats the unread part as personal.
+    #[serde(default = "yes")]
+    pub complete: bool,
+    /// What could not be read, each with its count, share and the limit that was hit.
+    #[serde(default)]
+    pub unread: Vec<Unread>,
+    /// How values were sampled (absent in reports written before it was recorded).
+    #[serde(default)]
+    pub sampling: Option<Sampling>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Which part of an input the review could not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnreadKind {
+    /// Records (CSV) or lines (JSON Lines) longer than [`ScanOptions::max_record_bytes`],
+    /// skipped whole.
+    OversizedRecords,
+    /// JSON Lines that are not JSON.
+    InvalidJson,
+    /// JSON Lines nested deeper than [`ScanOptions::max_depth`].
+    TooDeep,
+    /// Values in columns beyond [`ScanOptions::max_columns`].
+    ColumnsBeyondLimit,
+    /// Fields whose bytes are not valid in the text encoding (read with replacement
+    /// characters, so an identifier in them may not be recognised).
+    InvalidEncoding,
+}
+
+impl UnreadKind {
+    /// Whether the count is of records (else of values).
+    pub fn counts_records(self) -> bool {
+        matches!(
+            self,
+            UnreadKind::OversizedRecords | UnreadKind::InvalidJson | UnreadKind::TooDeep
+        )
+    }
+
+    /// The stable name (as in JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnreadKind::OversizedRecords => "oversized-records",
+            UnreadKind::InvalidJson => "invalid-json",
+            UnreadKind::TooDeep => "too-deep",
+            UnreadKind::ColumnsBeyondLimit => "columns-beyond-limit",
+            UnreadKind::InvalidEncoding => "invalid-encoding",
+        }
+    }
+}
+
+/// One part of an input the review did not read, so that a reader of the report knows
+/// what the findings do not cover.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unread {
+    /// What was not read.
+    pub kind: UnreadKind,
+    /// How many records (for record kinds) or values.
+    pub count: u64,
+    /// `count` as a share of all records, or of all values.
+    pub share: f64,
+    /// The limit that was hit, if a limit caused it (bytes, nesting depth or columns).
+    pub limit: Option<u64>,
+    /// The reason in one line of English, naming the setting.
+    pub reason: String,
+}
+
+/// How values were sampled, so the report says which counts are estimates and how far
+/// they can be off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    /// Whether every value was checked (no count is an estimate).
+    pub exact: bool,
+    /// Values of every column checked with every detector before sampling may start.
+    pub warmup: u64,
+    /// In a pinned column, one value in this many is checked for the column's entity.
+    pub pinned_check_every: u64,
+    /// In a pinned column, one value in this many gets every detector.
+    pub pinned_full_every: u64,
+    /// In another column, one value in this many gets every detector; an entity found
+    /// once is from then on checked on every value of its column.
+    pub unpinned_full_every: u64,
+    /// Confidence of the `margin` of estimated counts and of `unseen_bound`.
+    pub confidence: f64,
 }
 
 /// Counts of people under age found from birth dates.
@@ -158,7 +266,8 @@ pub struct ColumnReport {
     /// Values the entity's detector looked at. The first 1024 non-empty values always are;
     /// after them a column whose entity is clear (it is *pinned*) has one value in
     /// [`ScanOptions::check_every`] checked, and a column whose entity is not clear one in 32
-    /// (both drawn at random). Equal to `non_empty` when the count is exact.
+    /// (both drawn at random) until an entity turns up, which is then checked on every
+    /// value. Equal to `non_empty` when the count is exact.
     pub checked: u64,
     /// Whether `matched` (and so `distinct_estimate`) is extrapolated from a sample of the
     /// column's values rather than counted over all of them.
@@ -172,6 +281,40 @@ pub struct ColumnReport {
     pub distinct_estimate: Option<u64>,
     /// Masked examples of the entity's values.
     pub samples: Vec<String>,
+    /// Every entity at least one value of the column matched, with how many did: the
+    /// column's label (`entity`) is only the summary of these counts, and the dataset's
+    /// categories and subject estimate come from all of them.
+    #[serde(default)]
+    pub counts: Vec<EntityCount>,
+    /// Estimated distinct data subjects in this column: distinct values that matched a
+    /// person-identifying entity, whatever the column's label (HyperLogLog over the values
+    /// seen, plus the extrapolated ones not seen, capped at their count).
+    #[serde(default)]
+    pub subjects: u64,
+    /// When some values were not put through every detector (sampling), the upper end of
+    /// the 95 % interval of the values of an entity not found in the column that the sample
+    /// may have missed (rule of three); 0 when every value was checked.
+    #[serde(default)]
+    pub unseen_bound: u64,
+}
+
+/// How many values of a column matched one entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityCount {
+    /// The entity.
+    pub entity: Entity,
+    /// Values that are the entity: counted when `estimated` is false, else the values
+    /// counted plus a random sample's matches extrapolated to the values it stands for.
+    pub matched: u64,
+    /// `matched` as a share of the column's non-empty values.
+    pub share: f64,
+    /// Values checked for this entity.
+    pub checked: u64,
+    /// Whether `matched` is an estimate from a sample.
+    pub estimated: bool,
+    /// Half-width of the 95 % interval of an estimated `matched` (0 when counted): the
+    /// true count is within `matched ± margin` with 95 % confidence.
+    pub margin: u64,
 }
 
 /// The facts the policy engine needs from a review.
@@ -181,36 +324,80 @@ pub struct ContentFacts {
     pub categories: Vec<DataCategory>,
     /// Estimated number of data subjects.
     pub subjects: u64,
-    /// Entities found, each with the columns that hold it (for obligations such as
-    /// "pseudonymise the ID column").
+    /// Entities found (any value matched), each with the columns that hold it (for
+    /// obligations such as "pseudonymise the ID column").
     pub entities: BTreeMap<Entity, Vec<String>>,
+    /// Whether the review read the whole input; when false the categories and subjects
+    /// above already count the unread part as personal.
+    #[serde(default = "yes")]
+    pub complete: bool,
 }
 
 impl ScanReport {
+    /// Whether the whole input was read: nothing skipped, invalid, too deep, beyond the
+    /// column limit or wrongly encoded. Also checks the counters of reports written before
+    /// `complete` was recorded.
+    pub fn is_complete(&self) -> bool {
+        self.complete
+            && self.unread.is_empty()
+            && self.skipped_records == 0
+            && self.invalid_lines == 0
+            && self.invalid_utf8_fields == 0
+            && self.too_deep_lines == 0
+            && self.values_beyond_column_limit == 0
+            && !self.columns_truncated
+    }
+
+    /// Records not read at all (skipped, invalid or too deep).
+    pub fn unread_records(&self) -> u64 {
+        self.skipped_records + self.invalid_lines + self.too_deep_lines
+    }
+
     /// The facts for a policy decision: categories, subject count and where each entity is.
+    ///
+    /// Fails closed: when the review is incomplete, the unread part is treated as personal
+    /// data (`personal` is added, `non-personal` never given) and every unread record as
+    /// one more data subject.
     pub fn facts(&self) -> ContentFacts {
         let mut entities: BTreeMap<Entity, Vec<String>> = BTreeMap::new();
         for c in &self.columns {
-            if let Some(e) = c.entity {
+            let found = c.counts.iter().map(|k| k.entity).chain(c.entity);
+            for e in found.collect::<BTreeSet<_>>() {
                 entities.entry(e).or_default().push(c.name.clone());
             }
         }
+        let complete = self.is_complete();
+        let mut categories = self.categories.clone();
+        let mut subjects = self.subjects_estimate;
+        if !complete {
+            categories.retain(|c| *c != DataCategory::NonPersonal);
+            if !categories.contains(&DataCategory::Personal) {
+                categories.insert(0, DataCategory::Personal);
+            }
+            subjects = subjects.saturating_add(self.unread_records().max(1));
+        }
         ContentFacts {
-            categories: self.categories.clone(),
-            subjects: self.subjects_estimate,
+            categories,
+            subjects,
             entities,
+            complete,
         }
     }
 }
 
 /// Values of a column that always get every detector, before the column may be pinned.
-const WARMUP: u64 = 1024;
-/// In a pinned column, one value in this many (at random) still gets every detector (an
-/// audit).
-const AUDIT_EVERY: u64 = 64;
+pub(crate) const WARMUP: u64 = 1024;
+/// In a pinned column, one value in this many (at random) gets every detector, so entities
+/// the column did not hold in the warm-up are still looked for.
+const PINNED_FULL_EVERY: u64 = 64;
 /// In a column not pinned after the warm-up, one value in this many (at random) gets every
-/// detector.
+/// detector; an entity found in it is from then on checked on every value of the column.
 const SAMPLE_EVERY: u64 = 32;
+/// Two-sided 95 % normal quantile, for the error bounds of sampled counts.
+const Z95: f64 = 1.96;
+/// Distinct multi-entity detections remembered during the warm-up (values that match
+/// several entities, such as twelve digits passing both the IIN and the Aadhaar check).
+const MAX_COMBOS: usize = 64;
 
 /// Whether the next value of a sampled column is drawn, with probability 1 / `every`.
 ///
@@ -229,90 +416,131 @@ fn draw(state: &mut u64, every: u64) -> bool {
 /// Share of the warm-up values an entity needs for its column to be pinned to it.
 const PIN_SHARE: f64 = 0.5;
 
-/// A column whose entity is clear after the warm-up: one further value in `every` (at
-/// random) is checked for that entity alone (every value when `every` is 1: exact counts),
-/// the other detectors run on audits only.
-struct Pin {
-    entity: Entity,
-    every: u64,
-    /// Whether every value goes into the distinct-value sketch, checked or not (a sampled
-    /// column of a person-identifying entity).
-    sketch_all: bool,
-    checked: u64,
-    strong: u64,
-    weak: u64,
+/// Upper end of the 95 % interval of the values of an entity among `unchecked` values,
+/// when `hits` of `checked` sampled values matched (normal approximation of the sample
+/// share, plus the rule of three, `3 / checked`, so that a sample with no or few hits
+/// still bounds what it may have missed).
+pub(crate) fn sample_margin(hits: u64, checked: u64, unchecked: u64) -> u64 {
+    if unchecked == 0 {
+        return 0;
+    }
+    if checked == 0 {
+        return unchecked;
+    }
+    let n = checked as f64;
+    let p = hits as f64 / n;
+    let half = Z95 * (p * (1.0 - p) / n).sqrt() + 3.0 / n;
+    ((unchecked as f64 * half).ceil() as u64).min(unchecked)
 }
 
-/// A column's count of one entity, exact or extrapolated from a sample.
+/// A column's count of one entity: the values counted exactly, plus a sampled stratum
+/// extrapolated to the values it stands for.
 #[derive(Debug, Clone, Copy)]
 struct Estimate {
     matched: u64,
-    share: f64,
     checked: u64,
     exact: bool,
-}
-
-/// The counters as they were at the end of the warm-up, when every value was checked: the
-/// first stratum of the estimates.
-struct Warm {
-    checked: u64,
-    strong: [u64; N],
-    weak: [u64; N],
+    margin: u64,
+    /// Matches actually seen (the rest of `matched` is extrapolated).
+    seen: u64,
 }
 
 /// Counters for one column while the file is read.
 ///
-/// Speed without losing what the report needs: the first [`WARMUP`] values get every
-/// detector. If one entity then holds half of them, the column is pinned: every
-/// later value in [`ScanOptions::check_every`], drawn at random, is checked for that entity
-/// (all of them when it is 1, so count and share are exact; else they are estimates from
-/// that sample), every value of a person-identifying entity feeds the distinct-value
-/// sketch, and one in [`AUDIT_EVERY`] gets the full check. Otherwise one value in
-/// [`SAMPLE_EVERY`] gets the full check and the column is classified from that sample (the
-/// report's
-/// `checked` says how many values were looked at, `estimated` whether counts are
-/// extrapolated).
+/// Every value is counted for every entity it is checked against (*counts are per value*);
+/// the column's label is only a summary of those counts. Speed without losing a value that
+/// matched: the first [`WARMUP`] values get every detector. After them an entity the column
+/// has shown at least once is checked on every value (`every`), and the others are looked
+/// for on one value in [`SAMPLE_EVERY`] (drawn at random); one that turns up joins `every`.
+/// A column that is clearly one entity (half the warm-up or more) is *pinned*: with
+/// [`ScanOptions::check_every`] above 1 that entity is checked on one value in
+/// `check_every` and its count extrapolated with a stated 95 % bound, every value still
+/// feeds the distinct-value sketch, and one value in [`PINNED_FULL_EVERY`] gets every
+/// detector. With `check_every` 1 nothing is sampled: a value that matches none of the
+/// column's entities gets every detector.
 struct ColumnState {
     name: String,
     header: Vec<HeaderEvidence>,
+    /// Entities the header names: their weak matches count.
+    announced: EntitySet,
     non_empty: u64,
-    /// Values that went through every detector, and their matches.
+    /// Values that went through every detector.
     full_checked: u64,
-    strong: [u64; N],
-    weak: [u64; N],
-    pin: Option<Pin>,
+    /// Per entity: matches counted while every value was checked for it (the warm-up, and
+    /// every value since it joined `every`).
+    exact: [u64; N],
+    /// Per entity: values checked, and matches, in its sampled stratum (after the warm-up,
+    /// before it joined `every`).
+    s_checked: [u64; N],
+    s_hits: [u64; N],
+    /// Per entity in `every`: how many post-warm-up values went by before it joined (the
+    /// size of its sampled stratum).
+    since: [u64; N],
+    /// Values after the warm-up.
+    post: u64,
+    /// Post-warm-up values that got every detector.
+    post_full: u64,
+    /// Entities checked on every value after the warm-up.
+    every: EntitySet,
+    /// The column's entity, once pinned, and one value in how many is checked for it (1:
+    /// every value, the entity is in `every`).
+    primary: Option<(Entity, u64)>,
+    /// Whether every value goes into the distinct-value sketch, checked or not (a sampled
+    /// column of a person-identifying entity).
+    sketch_all: bool,
+    /// Whether nothing is sampled (`check_every` 1).
+    exact_mode: bool,
+    /// Warm-up values that matched several entities, by set: when the column is pinned,
+    /// a value of its entity counts for that entity alone.
+    combos: Vec<(EntitySet, u32)>,
     sample_counts: [u8; N],
     samples: Vec<(Entity, String)>,
     hll: Option<HyperLogLog>,
     minors: Minors,
     /// State of the sampling draws.
     rng: u64,
-    /// The counters at the end of the warm-up, once it is over.
-    warm: Option<Warm>,
 }
 
 impl ColumnState {
-    fn new(name: String) -> Self {
+    fn new(name: String, opts: &ScanOptions) -> Self {
         let header = header::evidence(&name);
+        let mut announced = EntitySet::EMPTY;
+        for h in &header {
+            announced.insert(h.entity);
+        }
         ColumnState {
             name,
             header,
+            announced,
             non_empty: 0,
             full_checked: 0,
-            strong: [0; N],
-            weak: [0; N],
-            pin: None,
+            exact: [0; N],
+            s_checked: [0; N],
+            s_hits: [0; N],
+            since: [0; N],
+            post: 0,
+            post_full: 0,
+            every: EntitySet::EMPTY,
+            primary: None,
+            sketch_all: false,
+            exact_mode: opts.check_every <= 1,
+            combos: Vec::new(),
             sample_counts: [0; N],
             samples: Vec::new(),
             hll: None,
             minors: Minors::default(),
             rng: 0x9e37_79b9_7f4a_7c15,
-            warm: None,
         }
     }
 
     fn announced(&self, e: Entity) -> bool {
-        self.header.iter().any(|h| h.entity == e)
+        self.announced.contains(e)
+    }
+
+    /// The entities a detection counts for: strong matches, and weak ones the header
+    /// announces.
+    fn counted(&self, det: &detect::Detection) -> EntitySet {
+        det.strong.union(det.weak.intersect(self.announced))
     }
 
     fn observe(&mut self, raw: &str, opts: &ScanOptions) {
@@ -321,36 +549,110 @@ impl ColumnState {
             return;
         }
         self.non_empty += 1;
-        let n = self.non_empty;
-        if n <= WARMUP {
-            self.full(v, opts);
-            if n == WARMUP {
-                self.warm = Some(Warm {
-                    checked: self.full_checked,
-                    strong: self.strong,
-                    weak: self.weak,
-                });
-                self.try_pin(opts);
+        if self.non_empty <= WARMUP {
+            let det = detect::detect(v);
+            self.full_checked += 1;
+            let c = self.counted(&det);
+            for e in c.iter() {
+                self.exact[e.index()] += 1;
+            }
+            if c.len() > 1 {
+                let room = self.combos.len() < MAX_COMBOS;
+                match self.combos.iter_mut().find(|(s, _)| *s == c) {
+                    Some((_, n)) => *n += 1,
+                    // Forgetting a combination only keeps a coincidental entity checked on
+                    // every value: slower, never less.
+                    None if room => self.combos.push((c, 1)),
+                    None => {}
+                }
+            }
+            if !det.is_empty() {
+                self.record(v, &det, c, opts);
+            }
+            if self.non_empty == WARMUP {
+                self.after_warmup(opts);
             }
             return;
         }
-        match &self.pin {
-            Some(p) => {
-                let every = p.every;
-                if p.sketch_all {
-                    self.sketch(v);
-                }
-                if draw(&mut self.rng, AUDIT_EVERY) {
-                    self.full(v, opts);
-                } else if every == 1 || draw(&mut self.rng, every) {
-                    self.pinned(v, opts);
+        self.post += 1;
+        if self.exact_mode {
+            let mut det = if self.every.is_empty() {
+                detect::Detection::default()
+            } else {
+                detect::detect_in(v, self.every)
+            };
+            let mut c = self.counted(&det);
+            if c.is_empty() {
+                det = detect::detect(v);
+                self.full_checked += 1;
+                self.post_full += 1;
+                c = self.counted(&det);
+            }
+            if let Some((p, _)) = self.primary
+                && c.contains(p)
+            {
+                c = EntitySet::only(p);
+            }
+            for e in c.iter() {
+                self.every.insert(e);
+                self.exact[e.index()] += 1;
+            }
+            if !det.is_empty() {
+                self.record(v, &det, c, opts);
+            }
+            return;
+        }
+        if self.sketch_all {
+            self.sketch(v);
+        }
+        let mut det = if self.every.is_empty() {
+            detect::Detection::default()
+        } else {
+            detect::detect_in(v, self.every)
+        };
+        let sampled_primary = self.primary.filter(|(p, _)| !self.every.contains(*p));
+        let full_every = if self.primary.is_some() {
+            PINNED_FULL_EVERY
+        } else {
+            SAMPLE_EVERY
+        };
+        let full = draw(&mut self.rng, full_every);
+        if full {
+            det = detect::detect(v);
+            self.full_checked += 1;
+            self.post_full += 1;
+            for e in EntitySet::ALL.without(self.every).iter() {
+                self.s_checked[e.index()] += 1;
+            }
+        } else if let Some((p, every)) = sampled_primary
+            && draw(&mut self.rng, every)
+        {
+            let d = detect::detect_in(v, EntitySet::only(p));
+            det.strong = det.strong.union(d.strong);
+            det.weak = det.weak.union(d.weak);
+            self.s_checked[p.index()] += 1;
+        }
+        let mut c = self.counted(&det);
+        if let Some((p, _)) = self.primary
+            && c.contains(p)
+        {
+            c = EntitySet::only(p);
+        }
+        for e in c.iter() {
+            let i = e.index();
+            if self.every.contains(e) {
+                self.exact[i] += 1;
+            } else {
+                self.s_hits[i] += 1;
+                if sampled_primary.is_none_or(|(p, _)| p != e) {
+                    // Found once: from now on every value is checked for it.
+                    self.every.insert(e);
+                    self.since[i] = self.post;
                 }
             }
-            None => {
-                if draw(&mut self.rng, SAMPLE_EVERY) {
-                    self.full(v, opts);
-                }
-            }
+        }
+        if !det.is_empty() {
+            self.record(v, &det, c, opts);
         }
     }
 
@@ -361,90 +663,64 @@ impl ColumnState {
             .insert_hash(identity_hash(v));
     }
 
-    fn try_pin(&mut self, opts: &ScanOptions) {
+    /// At the end of the warm-up: pins the column to its entity if it is clear, and puts
+    /// every other entity the warm-up found into `every`.
+    fn after_warmup(&mut self, opts: &ScanOptions) {
         let mut best: Option<(Entity, u64)> = None;
         for &e in Entity::ALL {
-            let score = self.strong[e.index()]
-                + if self.announced(e) {
-                    self.weak[e.index()]
-                } else {
-                    0
-                };
-            if score as f64 >= PIN_SHARE * self.full_checked as f64
+            let score = self.exact[e.index()];
+            if score > 0
+                && score as f64 >= PIN_SHARE * self.full_checked as f64
                 && best.is_none_or(|(_, s)| score > s)
             {
                 best = Some((e, score));
             }
         }
-        if let Some((e, _)) = best.filter(|(_, s)| *s > 0) {
+        if let Some((p, _)) = best {
             // Ages must be counted on every value: a single minor changes the categories.
             let gives_age = matches!(
-                e,
+                p,
                 Entity::DateOfBirth | Entity::KzIin | Entity::CnResidentId
             );
-            let every = if opts.as_of.is_some() && gives_age {
+            let every = if self.exact_mode || (opts.as_of.is_some() && gives_age) {
                 1
             } else {
                 u64::from(opts.check_every.max(1))
             };
-            self.pin = Some(Pin {
-                entity: e,
-                every,
-                sketch_all: every > 1 && e.identifies_person(),
-                checked: self.full_checked,
-                strong: self.strong[e.index()],
-                weak: self.weak[e.index()],
-            });
+            self.primary = Some((p, every));
+            if every == 1 {
+                self.every.insert(p);
+            } else {
+                self.sketch_all = p.identifies_person();
+            }
+            // A value of the column's entity counts for it alone.
+            for (set, n) in std::mem::take(&mut self.combos) {
+                if set.contains(p) {
+                    for e in set.iter().filter(|e| *e != p) {
+                        self.exact[e.index()] -= u64::from(n);
+                    }
+                }
+            }
+        }
+        self.combos = Vec::new();
+        for &e in Entity::ALL {
+            if self.exact[e.index()] > 0 && self.primary.is_none_or(|(p, _)| p != e) {
+                self.every.insert(e);
+            }
         }
     }
 
-    /// Every detector.
-    fn full(&mut self, v: &str, opts: &ScanOptions) {
-        self.full_checked += 1;
-        let det = detect::detect(v);
-        if let Some(p) = &mut self.pin {
-            p.checked += 1;
-            p.strong += u64::from(det.strong.contains(p.entity));
-            p.weak += u64::from(det.weak.contains(p.entity));
-        }
-        if det.is_empty() {
-            return;
-        }
-        for e in det.strong.iter() {
-            self.strong[e.index()] += 1;
-        }
-        for e in det.weak.iter() {
-            self.weak[e.index()] += 1;
-        }
-        self.record(v, det, opts);
-    }
-
-    /// Only the pinned entity's detector.
-    fn pinned(&mut self, v: &str, opts: &ScanOptions) {
-        let Some(p) = &mut self.pin else {
-            return;
-        };
-        let det = detect::detect_in(v, EntitySet::only(p.entity));
-        p.checked += 1;
-        p.strong += u64::from(!det.strong.is_empty());
-        p.weak += u64::from(!det.weak.is_empty());
-        if !det.is_empty() {
-            self.record(v, det, opts);
-        }
-    }
-
-    /// Samples, the distinct-value sketch and ages for a value that matched.
-    fn record(&mut self, v: &str, det: detect::Detection, opts: &ScanOptions) {
-        let mut person = false;
+    /// Samples, the distinct-value sketch and ages for a value that matched; `counted` are
+    /// the entities it counts for.
+    fn record(&mut self, v: &str, det: &detect::Detection, counted: EntitySet, opts: &ScanOptions) {
         for e in det.all().iter() {
-            person |= e.identifies_person();
             let count = &mut self.sample_counts[e.index()];
             if usize::from(*count) < opts.sample.min(255) {
                 *count += 1;
                 self.samples.push((e, mask::sample(v, e)));
             }
         }
-        if person {
+        if !self.sketch_all && counted.iter().any(Entity::identifies_person) {
             self.sketch(v);
         }
         if let Some(as_of) = opts.as_of {
@@ -464,41 +740,53 @@ impl ColumnState {
         }
     }
 
-    /// The count of `e` in the column, from the two strata: the warm-up values (all checked)
-    /// and the later ones (all, or a sample, checked). `total` and `checked` are over both.
-    fn estimate(&self, e: Entity, total_score: u64, checked: u64) -> Estimate {
-        let ann = self.announced(e);
-        let (warm_checked, warm_score) = match &self.warm {
-            Some(w) => (
-                w.checked,
-                w.strong[e.index()] + if ann { w.weak[e.index()] } else { 0 },
-            ),
-            // The column never got past the warm-up: every value is in the first stratum.
-            None => (checked, total_score),
-        };
-        let post_total = self.non_empty - warm_checked;
-        let post_checked = checked - warm_checked;
-        let post_score = total_score - warm_score;
-        let (matched, exact) = if post_checked >= post_total {
-            (warm_score + post_score, true)
-        } else if post_checked == 0 {
-            let m = warm_score as f64 * self.non_empty as f64 / warm_checked.max(1) as f64;
-            (m.round() as u64, false)
+    /// The count of `e` in the column: the values counted exactly, plus its sampled stratum
+    /// (post-warm-up values before it joined `every`, or all of them for a sampled pinned
+    /// entity) extrapolated from the values checked in it.
+    fn estimate(&self, e: Entity) -> Estimate {
+        let i = e.index();
+        let stratum = if self.every.contains(e) {
+            self.since[i]
         } else {
-            let m = post_score as f64 * post_total as f64 / post_checked as f64;
-            (warm_score + m.round() as u64, false)
+            self.post
         };
-        let matched = matched.min(self.non_empty);
-        Estimate {
-            matched,
-            share: if self.non_empty == 0 {
-                0.0
-            } else {
-                matched as f64 / self.non_empty as f64
-            },
-            checked,
-            exact,
+        let (checked, hits) = (self.s_checked[i].min(stratum), self.s_hits[i]);
+        let warm = self.non_empty.min(WARMUP);
+        let exact_checked = warm + (self.post - stratum);
+        let seen = self.exact[i] + hits;
+        if self.exact_mode || checked >= stratum {
+            return Estimate {
+                matched: seen,
+                checked: self.non_empty,
+                exact: true,
+                margin: 0,
+                seen,
+            };
         }
+        let extrapolated = if checked == 0 {
+            0.0
+        } else {
+            hits as f64 * stratum as f64 / checked as f64
+        };
+        let unchecked = stratum - checked;
+        let matched = (self.exact[i] + extrapolated.round() as u64).max(seen);
+        Estimate {
+            matched: matched.min(self.non_empty),
+            checked: exact_checked + checked,
+            exact: false,
+            margin: sample_margin(hits, checked, unchecked),
+            seen,
+        }
+    }
+
+    /// Upper 95 % bound of the values of an entity the column never showed that sampling
+    /// may have missed (0 when every value got every detector or matched an entity).
+    fn unseen_bound(&self) -> u64 {
+        if self.exact_mode {
+            return 0;
+        }
+        let unchecked = self.post - self.post_full;
+        sample_margin(0, self.post_full, unchecked)
     }
 
     fn classify(self, opts: &ScanOptions) -> (ColumnReport, Option<HyperLogLog>, Minors) {
@@ -509,27 +797,39 @@ impl ColumnState {
                 opts.value_threshold
             }
         };
-        let score =
-            |e: Entity, strong: u64, weak: u64| strong + if self.announced(e) { weak } else { 0 };
-        let mut best: Option<(Entity, Estimate)> = None;
-        if let Some(p) = &self.pin {
-            let est = self.estimate(p.entity, score(p.entity, p.strong, p.weak), p.checked);
-            if p.checked > 0 && est.share >= threshold(p.entity) {
-                best = Some((p.entity, est));
+        let share = |m: u64| {
+            if self.non_empty == 0 {
+                0.0
+            } else {
+                m as f64 / self.non_empty as f64
             }
-        }
-        if best.is_none() && self.full_checked > 0 {
-            for &e in Entity::ALL {
-                let total = score(e, self.strong[e.index()], self.weak[e.index()]);
-                if total == 0 {
-                    continue;
+        };
+        let mut counts = Vec::new();
+        let mut best: Option<(Entity, Estimate)> = None;
+        let (mut person_matched, mut unsketched) = (0u64, 0u64);
+        for &e in Entity::ALL {
+            let est = self.estimate(e);
+            if est.matched == 0 {
+                continue;
+            }
+            counts.push(EntityCount {
+                entity: e,
+                matched: est.matched,
+                share: share(est.matched),
+                checked: est.checked,
+                estimated: !est.exact,
+                margin: est.margin,
+            });
+            if e.identifies_person() {
+                person_matched += est.matched;
+                if !self.sketch_all || self.primary.is_none_or(|(p, _)| p != e) {
+                    unsketched += est.matched - est.seen.min(est.matched);
                 }
-                let est = self.estimate(e, total, self.full_checked);
-                if est.share >= threshold(e)
-                    && best.as_ref().is_none_or(|(_, b)| est.matched > b.matched)
-                {
-                    best = Some((e, est));
-                }
+            }
+            if share(est.matched) >= threshold(e)
+                && best.as_ref().is_none_or(|(_, b)| est.matched > b.matched)
+            {
+                best = Some((e, est));
             }
         }
         if best.is_none()
@@ -538,34 +838,32 @@ impl ColumnState {
         {
             let all = Estimate {
                 matched: self.non_empty,
-                share: 1.0,
                 checked: self.non_empty,
                 exact: true,
+                margin: 0,
+                seen: self.non_empty,
             };
             best = Some((h.entity, all));
         }
-        let (entity, est) = match best {
-            Some((e, est)) => (Some(e), est),
+        let unseen_bound = self.unseen_bound();
+        let (entity, matched, checked, estimated) = match best {
+            Some((e, est)) => (Some(e), est.matched, est.checked, !est.exact),
             None => (
                 None,
-                Estimate {
-                    matched: 0,
-                    share: 0.0,
-                    checked: self.full_checked,
-                    exact: true,
+                0,
+                if self.exact_mode {
+                    self.non_empty
+                } else {
+                    self.full_checked
                 },
+                unseen_bound > 0,
             ),
         };
-        let Estimate {
-            matched,
-            share,
-            checked,
-            exact,
-        } = est;
-        let estimated = !exact;
         let distinct = entity
             .filter(|e| e.identifies_person())
             .map(|_| self.hll.as_ref().map_or(0, |h| h.estimate().min(matched)));
+        let sketched = self.hll.as_ref().map_or(0, HyperLogLog::estimate);
+        let subjects = (sketched + unsketched).min(person_matched);
         let samples = match entity {
             Some(e) => self
                 .samples
@@ -579,15 +877,18 @@ impl ColumnState {
             name: self.name,
             entity,
             matched,
-            share,
+            share: share(matched),
             non_empty: self.non_empty,
             checked,
             estimated,
             header_evidence: self.header,
             distinct_estimate: distinct,
             samples,
+            counts,
+            subjects,
+            unseen_bound,
         };
-        let hll = if distinct.is_some() { self.hll } else { None };
+        let hll = if subjects > 0 { self.hll } else { None };
         (report, hll, self.minors)
     }
 }
@@ -640,6 +941,12 @@ struct Scanner<'o> {
     rows: u64,
     invalid_utf8: u64,
     truncated: bool,
+    /// Values read (CSV fields of data records, JSON scalars), scanned or not.
+    values: u64,
+    /// Values not scanned because their column was beyond the limit.
+    dropped_values: u64,
+    too_deep: u64,
+    widest: u64,
 }
 
 impl<'o> Scanner<'o> {
@@ -647,10 +954,11 @@ impl<'o> Scanner<'o> {
         while self.columns.len() <= i {
             if self.columns.len() >= self.opts.max_columns {
                 self.truncated = true;
+                self.dropped_values += 1;
                 return None;
             }
             let name = format!("column_{}", self.columns.len() + 1);
-            self.columns.push(ColumnState::new(name));
+            self.columns.push(ColumnState::new(name, self.opts));
         }
         self.columns.get_mut(i)
     }
@@ -674,6 +982,7 @@ impl<'o> Scanner<'o> {
     }
 
     fn finish(self, sniffed: Sniffed, skipped: u64, invalid_lines: u64) -> ScanReport {
+        let unread = self.unread(skipped, invalid_lines);
         let format = sniffed.format;
         let opts = self.opts;
         let mut columns = Vec::with_capacity(self.columns.len());
@@ -682,26 +991,29 @@ impl<'o> Scanner<'o> {
         let mut subjects_in_arrays = 0;
         let mut minors = Minors::default();
         for c in self.columns {
-            let (report, hll, m) = c.classify(opts);
-            if let Some(e) = report.entity {
+            let (report, _hll, m) = c.classify(opts);
+            // Categories come from every entity any value matched, not only from labels.
+            for e in report.counts.iter().map(|k| k.entity).chain(report.entity) {
                 categories.extend(e.categories().iter().copied());
-                if let Some(h) = hll {
-                    // Array elements (`phones[]`) are several values of one record's
-                    // subject: they count only when no scalar column identifies people.
-                    let slot = if report.name.contains("[]") {
-                        &mut subjects_in_arrays
-                    } else {
-                        &mut subjects
-                    };
-                    *slot = (*slot).max(h.estimate().min(report.matched));
-                }
-                if matches!(
-                    e,
+            }
+            if report.subjects > 0 {
+                // Array elements (`phones[]`) are several values of one record's
+                // subject: they count only when no scalar column identifies people.
+                let slot = if report.name.contains("[]") {
+                    &mut subjects_in_arrays
+                } else {
+                    &mut subjects
+                };
+                *slot = (*slot).max(report.subjects);
+            }
+            if report.counts.iter().any(|k| {
+                matches!(
+                    k.entity,
                     Entity::DateOfBirth | Entity::KzIin | Entity::CnResidentId
-                ) {
-                    minors.under_14 = minors.under_14.max(m.under_14);
-                    minors.under_18 = minors.under_18.max(m.under_18);
-                }
+                )
+            }) {
+                minors.under_14 = minors.under_14.max(m.under_14);
+                minors.under_18 = minors.under_18.max(m.under_18);
             }
             columns.push(report);
         }
@@ -716,11 +1028,25 @@ impl<'o> Scanner<'o> {
             // (research/jurisdictions.md, China §2).
             categories.insert(DataCategory::Sensitive);
         }
+        let complete = unread.is_empty();
         if categories.iter().any(|c| *c != DataCategory::NonPersonal) {
             categories.remove(&DataCategory::NonPersonal);
-        } else {
+        } else if complete {
             categories.insert(DataCategory::NonPersonal);
+        } else {
+            // What was not read may be anything: an incomplete review is never
+            // `non-personal`; the categories are those of what was read.
+            categories.remove(&DataCategory::NonPersonal);
         }
+        let exact = opts.check_every <= 1;
+        let sampling = Sampling {
+            exact,
+            warmup: WARMUP,
+            pinned_check_every: u64::from(opts.check_every.max(1)),
+            pinned_full_every: if exact { 1 } else { PINNED_FULL_EVERY },
+            unpinned_full_every: if exact { 1 } else { SAMPLE_EVERY },
+            confidence: 0.95,
+        };
         ScanReport {
             format,
             encoding: sniffed.encoding.name().to_owned(),
@@ -735,7 +1061,81 @@ impl<'o> Scanner<'o> {
             invalid_utf8_fields: self.invalid_utf8,
             columns_truncated: self.truncated,
             minors: opts.as_of.map(|_| minors),
+            too_deep_lines: self.too_deep,
+            values_beyond_column_limit: self.dropped_values,
+            widest_record: self.widest,
+            complete,
+            unread,
+            sampling: Some(sampling),
         }
+    }
+
+    /// What was not read, with shares and limits.
+    fn unread(&self, skipped: u64, invalid_lines: u64) -> Vec<Unread> {
+        let opts = self.opts;
+        let records = self.rows + skipped + invalid_lines + self.too_deep;
+        let values = self.values + self.dropped_values;
+        let share = |n: u64, of: u64| if of == 0 { 1.0 } else { n as f64 / of as f64 };
+        let mut out = Vec::new();
+        let mut add = |kind: UnreadKind, count: u64, limit: Option<u64>, reason: String| {
+            if count > 0 {
+                let of = if kind.counts_records() {
+                    records
+                } else {
+                    values
+                };
+                out.push(Unread {
+                    kind,
+                    count,
+                    share: share(count, of),
+                    limit,
+                    reason,
+                });
+            }
+        };
+        add(
+            UnreadKind::OversizedRecords,
+            skipped,
+            Some(opts.max_record_bytes.max(1024) as u64),
+            format!(
+                "{skipped} record(s) longer than max_record_bytes ({} bytes) were skipped unread",
+                opts.max_record_bytes.max(1024)
+            ),
+        );
+        add(
+            UnreadKind::InvalidJson,
+            invalid_lines,
+            None,
+            format!("{invalid_lines} line(s) are not valid JSON and were not scanned"),
+        );
+        add(
+            UnreadKind::TooDeep,
+            self.too_deep,
+            Some(opts.max_depth as u64),
+            format!(
+                "{} line(s) nest objects or arrays deeper than max_depth ({}) and were not scanned",
+                self.too_deep, opts.max_depth
+            ),
+        );
+        add(
+            UnreadKind::ColumnsBeyondLimit,
+            self.dropped_values,
+            Some(opts.max_columns as u64),
+            format!(
+                "{} value(s) in columns beyond max_columns ({}; widest record: {} columns) were not scanned",
+                self.dropped_values, opts.max_columns, self.widest
+            ),
+        );
+        add(
+            UnreadKind::InvalidEncoding,
+            self.invalid_utf8,
+            None,
+            format!(
+                "{} field(s) are not valid text in the file's encoding and were scanned with replacement characters",
+                self.invalid_utf8
+            ),
+        );
+        out
     }
 }
 
@@ -764,6 +1164,10 @@ pub fn scan<R: Read>(reader: R, opts: &ScanOptions) -> Result<ScanReport, ScanEr
         rows: 0,
         invalid_utf8: 0,
         truncated: false,
+        values: 0,
+        dropped_values: 0,
+        too_deep: 0,
+        widest: 0,
     };
     let (skipped, invalid_lines) = match sniffed.format {
         Format::Csv => scan_csv(&mut scanner, input.text, sniffed.delimiter)?,
@@ -779,12 +1183,16 @@ fn scan_csv(
     text: Box<dyn Read + '_>,
     delimiter: u8,
 ) -> Result<(u64, u64), ScanError> {
-    let mut rdr = CsvReader::new(text, delimiter, s.opts.max_record_bytes);
+    let mut rdr = CsvReader::new(text, delimiter, s.opts.max_record_bytes)
+        .keep_fields(s.opts.max_columns.max(1));
     let Some(first) = rdr.next_record()? else {
+        s.widest = rdr.widest as u64;
         return Ok((rdr.skipped, 0));
     };
+    let first: Vec<Vec<u8>> = first.fields().map(<[u8]>::to_vec).collect();
+    let header_dropped = rdr.dropped_fields;
     let names: Vec<String> = first
-        .fields()
+        .iter()
         .map(|f| String::from_utf8_lossy(f).trim().to_owned())
         .collect();
     let is_header = match s.opts.header {
@@ -807,24 +1215,22 @@ fn scan_csv(
     };
     if is_header {
         for (i, n) in names.iter().enumerate() {
-            if i >= s.opts.max_columns {
-                s.truncated = true;
-                break;
-            }
             let name = if n.is_empty() {
                 format!("column_{}", i + 1)
             } else {
                 n.clone()
             };
-            s.columns.push(ColumnState::new(name));
+            s.columns.push(ColumnState::new(name, s.opts));
         }
     } else {
-        for (i, f) in first.fields().enumerate() {
+        s.values += first.len() as u64;
+        for (i, f) in first.iter().enumerate() {
             s.observe_bytes(i, f);
         }
         s.rows += 1;
     }
     while let Some(rec) = rdr.next_record()? {
+        s.values += rec.len() as u64;
         match rec.str_fields() {
             Some(fields) => {
                 let opts = s.opts;
@@ -842,6 +1248,11 @@ fn scan_csv(
         }
         s.rows += 1;
     }
+    // The header's own fields beyond the limit are names, not values.
+    let dropped = rdr.dropped_fields - if is_header { header_dropped } else { 0 };
+    s.dropped_values += dropped;
+    s.truncated |= rdr.dropped_fields > 0;
+    s.widest = rdr.widest as u64;
     Ok((rdr.skipped, 0))
 }
 
@@ -849,30 +1260,25 @@ fn scan_jsonl(s: &mut Scanner<'_>, text: Box<dyn Read + '_>) -> Result<(u64, u64
     let mut lines = LineReader::new(text, s.opts.max_record_bytes);
     let mut paths: HashMap<String, usize> = HashMap::new();
     let mut invalid = 0;
-    let mut path = String::new();
+    let mut scratch = json::Scratch::default();
     while let Some(line) = lines.next_line()? {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let value: serde_json::Value = match serde_json::from_slice(line) {
-            Ok(v) => v,
-            Err(_) => {
-                invalid += 1;
-                continue;
-            }
-        };
-        path.clear();
-        walk(&value, &mut path, &mut |p, v| {
+        let walked = json::walk(line, s.opts.max_depth, &mut scratch, &mut |p, v| {
+            s.values += 1;
             let idx = match paths.get(p) {
                 Some(&i) => Some(i),
                 None if s.columns.len() < s.opts.max_columns => {
                     let i = s.columns.len();
-                    s.columns.push(ColumnState::new(p.to_owned()));
+                    s.columns.push(ColumnState::new(p.to_owned(), s.opts));
                     paths.insert(p.to_owned(), i);
                     Some(i)
                 }
                 None => {
                     s.truncated = true;
+                    s.dropped_values += 1;
+                    s.values -= 1;
                     None
                 }
             };
@@ -880,39 +1286,14 @@ fn scan_jsonl(s: &mut Scanner<'_>, text: Box<dyn Read + '_>) -> Result<(u64, u64
                 s.columns[i].observe(v, s.opts);
             }
         });
-        s.rows += 1;
+        match walked {
+            Ok(()) => s.rows += 1,
+            Err(json::JsonError::Invalid) => invalid += 1,
+            Err(json::JsonError::TooDeep) => s.too_deep += 1,
+        }
     }
+    s.widest = (s.columns.len() + usize::from(s.truncated)) as u64;
     Ok((lines.skipped, invalid))
-}
-
-/// Calls `f(path, text)` for every scalar in `v`; objects join keys with `.`, arrays add
-/// `[]`, so all elements of an array share one column.
-pub(crate) fn walk(v: &serde_json::Value, path: &mut String, f: &mut dyn FnMut(&str, &str)) {
-    use serde_json::Value;
-    match v {
-        Value::Object(map) => {
-            for (k, child) in map {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(k);
-                walk(child, path, f);
-                path.truncate(len);
-            }
-        }
-        Value::Array(items) => {
-            let len = path.len();
-            path.push_str("[]");
-            for child in items {
-                walk(child, path, f);
-            }
-            path.truncate(len);
-        }
-        Value::String(s) => f(if path.is_empty() { "$" } else { path }, s),
-        Value::Number(n) => f(if path.is_empty() { "$" } else { path }, &n.to_string()),
-        Value::Bool(_) | Value::Null => {}
-    }
 }
 
 #[cfg(test)]

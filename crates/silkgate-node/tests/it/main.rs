@@ -6,6 +6,7 @@ mod bad_input;
 mod compliance;
 mod e2e;
 mod harness;
+mod incomplete;
 mod log;
 mod marking;
 mod owed;

@@ -2,4 +2,5 @@
 
 mod corpus;
 mod deid;
+mod fail_closed;
 mod scan;

@@ -6,4 +6,5 @@ mod cli;
 mod crash;
 mod log_node;
 mod procs;
+mod scan_cli;
 mod tidy;
