@@ -176,3 +176,50 @@ pub fn people_csv(rows: usize, cents: &str) -> Vec<u8> {
     }
     out.into_bytes()
 }
+
+/// Trade terms for the synthetic trade table with no personal data, valid from yesterday for
+/// sixty days by the federation's clock, marking one column.
+pub fn trade_terms() -> serde_json::Value {
+    let t = silkgate_node::agreements::templates()
+        .get(&("trade".to_owned(), 1))
+        .expect("the trade template is built in");
+    let mut v = serde_json::to_value(&t.terms).unwrap();
+    v["columns"] = serde_json::json!([
+        "declaration_id",
+        "hs_code",
+        "origin",
+        "destination",
+        "value_usd",
+        "weight_kg"
+    ]);
+    v["categories"] = serde_json::json!(["non-personal"]);
+    v["deidentification"] = serde_json::json!([]);
+    v["marking"]["columns"] = serde_json::json!([
+        { "column": "value_usd", "decimals": 0, "max_change_units": 1 },
+    ]);
+    v["validity"] = serde_json::json!({ "not_before": day(-1), "not_after": day(60) });
+    v
+}
+
+/// `consumer` proposes [`trade_terms`] to `provider`, which accepts: the active agreement's id.
+pub async fn active_agreement(consumer: &Org, provider: &Org, request_id: &str) -> String {
+    let a = consumer
+        .client
+        .propose_agreement(&silkgate_node::agreements::ProposeAgreementRequest {
+            request_id: request_id.into(),
+            template_id: "trade".into(),
+            template_version: 1,
+            counterparty: provider.id(),
+            role: "consumer".into(),
+            terms: Some(trade_terms()),
+        })
+        .await
+        .unwrap();
+    let a = provider
+        .client
+        .agreement_action(&a.id, "accept", &format!("{request_id}-accept"), None)
+        .await
+        .unwrap();
+    assert_eq!(a.status, "active", "{a:?}");
+    a.id
+}

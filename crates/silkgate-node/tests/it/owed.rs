@@ -5,14 +5,12 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
 use silkgate_model::Visibility;
 use silkgate_node::NodeState;
-use silkgate_node::agreements::{ProposeAgreementRequest, templates};
 use silkgate_node::api_types::DecisionRequest;
 use silkgate_store::OutboxMessage;
 
-use crate::harness::{Fed, Org, day, federation, org, publish, request};
+use crate::harness::{Fed, Org, active_agreement, federation, org, publish, request};
 
 /// The messages `state` still owes, after its outbox task has tried each at least once.
 async fn owed_after_a_try(state: &NodeState, path_part: &str) -> Vec<OutboxMessage> {
@@ -55,50 +53,6 @@ where
     panic!("{what} did not happen");
 }
 
-fn trade_terms() -> Value {
-    let t = templates()
-        .get(&("trade".to_owned(), 1))
-        .expect("the trade template is built in");
-    let mut v = serde_json::to_value(&t.terms).unwrap();
-    v["columns"] = json!([
-        "declaration_id",
-        "hs_code",
-        "origin",
-        "destination",
-        "value_usd",
-        "weight_kg"
-    ]);
-    v["categories"] = json!(["non-personal"]);
-    v["deidentification"] = json!([]);
-    v["marking"]["columns"] = json!([
-        { "column": "value_usd", "decimals": 0, "max_change_units": 1 },
-    ]);
-    v["validity"] = json!({ "not_before": day(-1), "not_after": day(60) });
-    v
-}
-
-async fn active_agreement(kz: &Org, cn: &Org) -> String {
-    let a = kz
-        .client
-        .propose_agreement(&ProposeAgreementRequest {
-            request_id: "owed-ag".into(),
-            template_id: "trade".into(),
-            template_version: 1,
-            counterparty: cn.id(),
-            role: "consumer".into(),
-            terms: Some(trade_terms()),
-        })
-        .await
-        .unwrap();
-    let a = cn
-        .client
-        .agreement_action(&a.id, "accept", "owed-acc", None)
-        .await
-        .unwrap();
-    assert_eq!(a.status, "active", "{a:?}");
-    a.id
-}
-
 async fn count_events(org: &Org, agreement: &str, kind: &str) -> usize {
     org.client
         .agreement_events(agreement)
@@ -114,7 +68,7 @@ async fn a_suspension_and_a_termination_reach_the_other_party_once_its_node_is_b
     let mut fed = federation(&["CN", "KZ"]).await;
     let cn = org(&fed, "CN", "Exporter").await;
     let kz = org(&fed, "KZ", "Importer").await;
-    let id = active_agreement(&kz, &cn).await;
+    let id = active_agreement(&kz, &cn, "owed-ag").await;
     let cn_state = fed.fed.node("CN").running.state.clone();
     let operator = fed.fed.node("CN").operator().unwrap();
 

@@ -3,15 +3,14 @@
 //! and a suspension lifted by the node that did not make it are each refused, and nothing
 //! changes on either node.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use silkgate_model::{AgreementState, StateCode, TrustedNode};
 use silkgate_node::NodeState;
-use silkgate_node::agreements::{ProposeAgreementRequest, templates};
 use silkgate_node::error::ApiError;
 use silkgate_node::federation::{post_sealed, seal_for};
 use silkgate_node::wire::AgreementMessageV1;
 
-use crate::harness::{Fed, Org, day, federation, org};
+use crate::harness::{Fed, Org, active_agreement, federation, org};
 
 fn peer(state: &NodeState, code: &str) -> TrustedNode {
     state
@@ -22,44 +21,12 @@ fn peer(state: &NodeState, code: &str) -> TrustedNode {
         .unwrap()
 }
 
-fn trade_terms() -> Value {
-    let t = templates()
-        .get(&("trade".to_owned(), 1))
-        .expect("the trade template is built in");
-    let mut v = serde_json::to_value(&t.terms).unwrap();
-    v["columns"] = json!(["declaration_id", "hs_code", "value_usd"]);
-    v["categories"] = json!(["non-personal"]);
-    v["deidentification"] = json!([]);
-    v["marking"]["columns"] = json!([
-        { "column": "value_usd", "decimals": 0, "max_change_units": 1 },
-    ]);
-    v["validity"] = json!({ "not_before": day(-1), "not_after": day(60) });
-    v
-}
-
 /// A CN provider and a KZ consumer with an active agreement; its id.
 async fn setup(fed: &Fed) -> (Org, Org, String) {
     let cn = org(fed, "CN", "Exporter").await;
     let kz = org(fed, "KZ", "Importer").await;
-    let a = kz
-        .client
-        .propose_agreement(&ProposeAgreementRequest {
-            request_id: "replay-ag".into(),
-            template_id: "trade".into(),
-            template_version: 1,
-            counterparty: cn.id(),
-            role: "consumer".into(),
-            terms: Some(trade_terms()),
-        })
-        .await
-        .unwrap();
-    let a = cn
-        .client
-        .agreement_action(&a.id, "accept", "replay-acc", None)
-        .await
-        .unwrap();
-    assert_eq!(a.status, "active");
-    (cn, kz, a.id)
+    let id = active_agreement(&kz, &cn, "replay-ag").await;
+    (cn, kz, id)
 }
 
 /// The agreement message `from` would send of the state it holds.
