@@ -203,7 +203,8 @@ impl TransferDecision {
     }
 
     /// The reasons in one line of English, for the transfer's `reason` field and the
-    /// consumer's node.
+    /// consumer's node: each rule, its text, and its citations with the law's name and, where
+    /// the research could not confirm it, the UNVERIFIED mark.
     pub fn reason_line(&self) -> String {
         self.decision
             .reasons
@@ -212,7 +213,7 @@ impl TransferDecision {
                 let cites: Vec<String> = r
                     .citations
                     .iter()
-                    .map(|c| format!("{} {} {}", c.state, c.instrument, c.article))
+                    .map(silkgate_policy::Citation::line)
                     .collect();
                 if cites.is_empty() {
                     format!("{}: {}", r.rule, r.text.en)
